@@ -1,0 +1,13 @@
+//! `db-slowquery`: Digests slow queries from MySQL, MariaDB and PostgreSQL for Prometheus.
+
+pub mod config;
+
+use exporter_kit::ExporterInfo;
+
+/// Who this exporter is, for the kit.
+pub const INFO: ExporterInfo = ExporterInfo {
+    name: "db-slowquery",
+    default_port: 9473,
+    default_config: include_str!("default.yml"),
+    build: exporter_kit::build_info!(),
+};

@@ -1,0 +1,276 @@
+//! Wiring: an [`App`] holds an exporter's registry, config and routes; [`run`] is the whole
+//! process around it (logging, `--config.check`, listener, signals, shutdown).
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::routing::{get, MethodRouter};
+use axum::Router;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Mutex};
+
+use crate::config::{Config, ConfigErrors, Source};
+use crate::flags::Flags;
+use crate::http::{self, KitState, Link};
+use crate::metrics::KitMetrics;
+use crate::probe::{self, ProbeModules, ProbeState, Prober};
+use crate::reload::{self, Reloader};
+use crate::server::{self, Limits};
+use crate::webconfig::WebConfig;
+use crate::{logging, ExporterInfo};
+
+/// An error from an exporter's setup function.
+pub type SetupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One exporter being assembled: register metrics, add routes, then [`App::serve`].
+pub struct App<C: Config> {
+    info: ExporterInfo,
+    flags: Flags,
+    registry: Registry,
+    metrics: KitMetrics,
+    reloader: Arc<Reloader<C>>,
+    config: watch::Receiver<Arc<C>>,
+    web: watch::Receiver<WebConfig>,
+    routes: Router,
+    links: Vec<Link>,
+    ready: Arc<AtomicBool>,
+}
+
+impl<C: Config> App<C> {
+    /// Loads the config (or the embedded default) and the web config named by `flags`.
+    pub fn new(info: ExporterInfo, flags: Flags) -> Result<App<C>, ConfigErrors> {
+        let loaded = reload::load_all::<C>(
+            flags.config_file.as_ref(),
+            flags.web_config_file.as_ref(),
+            info.default_config,
+        )?;
+        let mut registry = Registry::default();
+        let metrics = KitMetrics::register(
+            registry.sub_registry_with_prefix(info.metric_prefix()),
+            &info.build,
+        );
+        let (config_tx, config) = watch::channel(Arc::new(loaded.config));
+        let (web_tx, web) = watch::channel(loaded.web);
+        let reloader = Arc::new(Reloader {
+            config_file: flags.config_file.clone(),
+            web_config_file: flags.web_config_file.clone(),
+            default_config: info.default_config,
+            config: config_tx,
+            web: web_tx,
+            metrics: metrics.clone(),
+            running: Mutex::new(()),
+        });
+        reloader.mark_success();
+        Ok(App {
+            info,
+            flags,
+            registry,
+            metrics,
+            reloader,
+            config,
+            web,
+            routes: Router::new(),
+            links: Vec::new(),
+            ready: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The registry served on `/metrics`; exporters register their own metrics here.
+    pub fn registry(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// The current config; it changes on every successful reload.
+    pub fn config(&self) -> watch::Receiver<Arc<C>> {
+        self.config.clone()
+    }
+
+    pub fn flags(&self) -> &Flags {
+        &self.flags
+    }
+
+    pub fn metrics(&self) -> &KitMetrics {
+        &self.metrics
+    }
+
+    /// Adds an exporter endpoint.
+    pub fn route(&mut self, path: &str, method_router: MethodRouter) {
+        self.routes = std::mem::take(&mut self.routes).route(path, method_router);
+    }
+
+    /// Adds a link to the landing page.
+    pub fn link(&mut self, path: &str, text: &str) {
+        self.links.push(Link {
+            path: path.to_string(),
+            text: text.to_string(),
+        });
+    }
+
+    /// Serves `GET /probe` with `prober`, blackbox_exporter style.
+    pub fn serve_probes<P: Prober<C>>(&mut self, prober: P)
+    where
+        C: ProbeModules,
+    {
+        let state = Arc::new(ProbeState {
+            config: self.config.clone(),
+            prober,
+            metrics: self.metrics.clone(),
+            timeout_offset: self.flags.probe_timeout_offset,
+        });
+        self.route("/probe", get(probe::handler::<C, P>).with_state(state));
+        self.link("/probe", "Probe (needs module and target parameters)");
+    }
+
+    /// Reloads on every SIGHUP until the process ends.
+    pub fn reload_on_sighup(&self) -> std::io::Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = signal(SignalKind::hangup())?;
+        let reloader = self.reloader.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                tracing::info!("SIGHUP received, reloading configuration");
+                // The outcome is logged and shown by the reload metric.
+                let _ = reloader.reload().await;
+            }
+        });
+        Ok(())
+    }
+
+    /// Serves every endpoint on `listener` until `shutdown` resolves.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let limits = Limits {
+            max_connections: self.flags.max_connections,
+            header_read_timeout: self.flags.header_read_timeout,
+            max_request_body_bytes: self.flags.max_request_body_bytes,
+        };
+        let config_source = match &self.flags.config_file {
+            Some(path) => Source::File(path.clone()).to_string(),
+            None => Source::Embedded.to_string(),
+        };
+        let state = Arc::new(KitState {
+            info: self.info,
+            registry: self.registry,
+            reloader: self.reloader,
+            ready: self.ready.clone(),
+            links: self.links,
+            config_source,
+        });
+        let router = http::router(state, self.routes, self.web.clone(), self.metrics.clone());
+        self.ready.store(true, Ordering::Relaxed);
+        server::serve(listener, router, self.web, limits, self.metrics, shutdown).await;
+    }
+}
+
+/// Checks the config and web config files named by `flags`: `Ok` with the verdict to print,
+/// or `Err` with every error found.
+pub fn check_config<C: Config>(info: &ExporterInfo, flags: &Flags) -> Result<String, String> {
+    match reload::load_all::<C>(
+        flags.config_file.as_ref(),
+        flags.web_config_file.as_ref(),
+        info.default_config,
+    ) {
+        Ok(_) => {
+            let mut verdict = match &flags.config_file {
+                Some(path) => format!("{}: config OK\n", path.display()),
+                None => format!("{}: config OK\n", Source::Embedded),
+            };
+            if let Some(path) = &flags.web_config_file {
+                verdict.push_str(&format!("{}: web config OK\n", path.display()));
+            }
+            Ok(verdict)
+        }
+        Err(errors) => Err(format!("{errors}\n")),
+    }
+}
+
+/// Runs exporter `info` as a process: the whole life from flags to graceful shutdown.
+/// `setup` registers the exporter's metrics and routes and starts its tasks.
+pub fn run<C: Config>(
+    info: ExporterInfo,
+    flags: Flags,
+    setup: impl FnOnce(&mut App<C>) -> Result<(), SetupError>,
+) -> ExitCode {
+    logging::init(flags.log_level, flags.log_format);
+    if flags.config_check {
+        return match check_config::<C>(&info, &flags) {
+            Ok(verdict) => {
+                print!("{verdict}");
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprint!("{errors}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run_async(info, flags, setup))
+}
+
+async fn run_async<C: Config>(
+    info: ExporterInfo,
+    flags: Flags,
+    setup: impl FnOnce(&mut App<C>) -> Result<(), SetupError>,
+) -> ExitCode {
+    let listen_address = flags.listen_address.clone();
+    let mut app = match App::<C>::new(info, flags) {
+        Ok(app) => app,
+        Err(errors) => {
+            tracing::error!(error = %errors, "could not load the configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = setup(&mut app) {
+        tracing::error!(%error, "could not set up the exporter");
+        return ExitCode::FAILURE;
+    }
+    let listener = match bind(&listen_address).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(address = %listen_address, %error, "could not listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = app.reload_on_sighup() {
+        tracing::error!(%error, "could not install the SIGHUP handler");
+        return ExitCode::FAILURE;
+    }
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(exporter = info.name, version = info.build.version, %address, "listening");
+    app.serve(listener, shutdown_signal()).await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Binds `address`; `:PORT`, as Prometheus exporters write it, means every IPv4 interface.
+pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
+    match address.strip_prefix(':') {
+        Some(port) => TcpListener::bind(format!("0.0.0.0:{port}")).await,
+        None => TcpListener::bind(address).await,
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    let (Ok(mut terminate), Ok(mut interrupt)) = (terminate, interrupt) else {
+        tracing::error!("could not install the shutdown signal handlers");
+        return std::future::pending().await;
+    };
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    tracing::info!(signal = name, "shutting down");
+}

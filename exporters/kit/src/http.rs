@@ -1,0 +1,197 @@
+//! The kit's endpoints (`/`, `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`) and the
+//! layers around every endpoint: basic auth and request metrics.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::metrics::{self, HandlerLabels, KitMetrics, RequestLabels};
+use crate::reload::Reloader;
+use crate::webconfig::WebConfig;
+use crate::ExporterInfo;
+
+/// The one endpoint that answers without credentials, so orchestrators can check liveness.
+const UNAUTHENTICATED_PATH: &str = "/-/healthy";
+
+/// A link on the landing page.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub path: String,
+    pub text: String,
+}
+
+/// What the kit's handlers read.
+pub struct KitState<C> {
+    pub info: ExporterInfo,
+    pub registry: Registry,
+    pub reloader: Arc<Reloader<C>>,
+    pub ready: Arc<AtomicBool>,
+    pub links: Vec<Link>,
+    pub config_source: String,
+}
+
+/// The kit's routes merged with the exporter's, wrapped in auth and metrics layers.
+pub fn router<C: Config>(
+    state: Arc<KitState<C>>,
+    exporter_routes: Router,
+    web: watch::Receiver<WebConfig>,
+    metrics: KitMetrics,
+) -> Router {
+    let kit_routes = Router::new()
+        .route("/", get(landing::<C>))
+        .route("/metrics", get(metrics_handler::<C>))
+        .route("/-/healthy", get(|| async { "Healthy.\n" }))
+        .route("/-/ready", get(ready::<C>))
+        .route("/-/reload", axum::routing::post(reload::<C>).put(reload::<C>))
+        .with_state(state);
+    kit_routes
+        .merge(exporter_routes)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(middleware::from_fn_with_state(web, authenticate))
+        .layer(middleware::from_fn_with_state(metrics, track))
+}
+
+async fn landing<C: Config>(State(state): State<Arc<KitState<C>>>) -> Html<String> {
+    let info = &state.info;
+    let mut links = vec![
+        ("/metrics", "Metrics"),
+        ("/-/healthy", "Health"),
+        ("/-/ready", "Readiness"),
+    ];
+    links.extend(state.links.iter().map(|l| (l.path.as_str(), l.text.as_str())));
+    let items: String = links
+        .iter()
+        .map(|(path, text)| format!("<li><a href=\"{}\">{}</a></li>\n", escape(path), escape(text)))
+        .collect();
+    Html(format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{name}</title></head>\n\
+         <body><h1>{name}</h1>\n<p>Version {version}, revision {revision}, {rustc}.</p>\n\
+         <p>Configuration: {config}. Reload with <code>POST /-/reload</code> or SIGHUP.</p>\n\
+         <ul>\n{items}</ul>\n</body></html>\n",
+        name = escape(info.name),
+        version = escape(info.build.version),
+        revision = escape(info.build.revision),
+        rustc = escape(info.build.rustc_version),
+        config = escape(&state.config_source),
+    ))
+}
+
+async fn metrics_handler<C: Config>(
+    State(state): State<Arc<KitState<C>>>,
+    headers: HeaderMap,
+) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = metrics::encode(&state.registry, accept);
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn ready<C: Config>(State(state): State<Arc<KitState<C>>>) -> Response {
+    if state.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "Ready.\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Not ready.\n").into_response()
+    }
+}
+
+/// A failed reload answers 500, as Prometheus does, so `curl -f` in a deploy script fails.
+async fn reload<C: Config>(State(state): State<Arc<KitState<C>>>) -> Response {
+    match state.reloader.reload().await {
+        Ok(()) => (StatusCode::OK, "configuration reloaded\n").into_response(),
+        Err(errors) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("configuration reload failed, keeping the previous one:\n{errors}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn authenticate(
+    State(web): State<watch::Receiver<WebConfig>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let auth = web.borrow().auth.clone();
+    let Some(auth) = auth else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == UNAUTHENTICATED_PATH {
+        return next.run(request).await;
+    }
+    if let Some((user, password)) = basic_credentials(request.headers()) {
+        // bcrypt takes tens of milliseconds by design; keep it off the async workers.
+        let valid = tokio::task::spawn_blocking(move || auth.check(&user, &password))
+            .await
+            .unwrap_or(false);
+        if valid {
+            return next.run(request).await;
+        }
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Basic")],
+        "Unauthorized\n",
+    )
+        .into_response()
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+async fn track(State(metrics): State<KitMetrics>, request: Request, next: Next) -> Response {
+    let handler = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("not_found", MatchedPath::as_str)
+        .to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics
+        .request_duration
+        .get_or_create(&HandlerLabels {
+            handler: handler.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            handler,
+            code: response.status().as_u16().to_string(),
+        })
+        .inc();
+    response
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

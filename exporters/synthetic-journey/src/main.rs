@@ -1,0 +1,17 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use synthetic_journey::config::Config;
+use synthetic_journey::INFO;
+
+/// Walks scripted user journeys in headless Chromium and runs HTTP and WebSocket checks for Prometheus.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    kit: exporter_kit::Flags,
+}
+
+fn main() -> ExitCode {
+    let cli: Cli = exporter_kit::flags::parse(&INFO);
+    exporter_kit::run::<Config>(INFO, cli.kit, |_app| Ok(()))
+}
