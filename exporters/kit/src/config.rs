@@ -166,14 +166,25 @@ fn clean_path(path: &str) -> String {
 /// serde_yaml's message carries its own path prefix and location suffix; the kit prints both
 /// itself, once.
 fn bare_message(message: &str) -> String {
-    let without_location = match message.rfind(" at line ") {
-        Some(at) => &message[..at],
-        None => message,
-    };
+    let without_location = strip_location(message);
     match without_location.split_once(": ") {
         Some((prefix, rest)) if !prefix.contains(' ') && !prefix.contains('`') => rest.to_string(),
-        _ => without_location.to_string(),
+        _ => without_location,
     }
+}
+
+/// Removes the first ` at line N column M` from `message`, wherever it stands.
+fn strip_location(message: &str) -> String {
+    let Some(at) = message.find(" at line ") else {
+        return message.to_string();
+    };
+    let rest = &message[at + " at line ".len()..];
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let Some(rest) = rest.strip_prefix(" column ") else {
+        return message.to_string();
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    format!("{}{rest}", &message[..at])
 }
 
 /// An unknown field is named in the message, not in the path; the key is the field itself.
@@ -321,7 +332,7 @@ mod tests {
         let index = KeyIndex::build(text);
         assert_eq!(index.find("a.b"), (2, 3));
         assert_eq!(index.find("a.list[0].x"), (4, 7));
-        assert_eq!(index.find("a.list[1].y"), (5, 15));
+        assert_eq!(index.find("a.list[1].y"), (5, 14));
         assert_eq!(index.find("c[1]"), (6, 8));
     }
 
@@ -337,6 +348,10 @@ mod tests {
         assert_eq!(
             bare_message("limits: invalid type: string \"x\", expected u32 at line 2 column 3"),
             "invalid type: string \"x\", expected u32"
+        );
+        assert_eq!(
+            bare_message("did not find expected ',' at line 3 column 1, while parsing a flow mapping"),
+            "did not find expected ',', while parsing a flow mapping"
         );
         assert_eq!(key_of("limits", "unknown field `burts`, expected `rate`"), "limits.burts");
         assert_eq!(key_of("", "unknown field `x`, expected `a`"), "x");
