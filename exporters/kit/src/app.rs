@@ -206,7 +206,10 @@ pub fn run<C: Config>(
             }
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!(%error, "could not start the async runtime");
@@ -240,13 +243,19 @@ async fn run_async<C: Config>(
             return ExitCode::FAILURE;
         }
     };
-    if let Err(error) = app.reload_on_sighup() {
-        tracing::error!(%error, "could not install the SIGHUP handler");
-        return ExitCode::FAILURE;
-    }
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let shutdown = match app.reload_on_sighup().and_then(|()| shutdown_signal()) {
+        Ok(shutdown) => shutdown,
+        Err(error) => {
+            tracing::error!(%error, "could not install the signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     tracing::info!(exporter = info.name, version = info.build.version, %address, "listening");
-    app.serve(listener, shutdown_signal()).await;
+    app.serve(listener, shutdown).await;
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
@@ -259,18 +268,17 @@ pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now, so a signal sent as soon as the exporter says
+/// it listens is not lost, and returns a future that resolves on the first of them.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let terminate = signal(SignalKind::terminate());
-    let interrupt = signal(SignalKind::interrupt());
-    let (Ok(mut terminate), Ok(mut interrupt)) = (terminate, interrupt) else {
-        tracing::error!("could not install the shutdown signal handlers");
-        return std::future::pending().await;
-    };
-    let name = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    };
-    tracing::info!(signal = name, "shutting down");
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutting down");
+    })
 }

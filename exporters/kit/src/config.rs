@@ -350,10 +350,15 @@ mod tests {
             "invalid type: string \"x\", expected u32"
         );
         assert_eq!(
-            bare_message("did not find expected ',' at line 3 column 1, while parsing a flow mapping"),
+            bare_message(
+                "did not find expected ',' at line 3 column 1, while parsing a flow mapping"
+            ),
             "did not find expected ',', while parsing a flow mapping"
         );
-        assert_eq!(key_of("limits", "unknown field `burts`, expected `rate`"), "limits.burts");
+        assert_eq!(
+            key_of("limits", "unknown field `burts`, expected `rate`"),
+            "limits.burts"
+        );
         assert_eq!(key_of("", "unknown field `x`, expected `a`"), "x");
     }
 }

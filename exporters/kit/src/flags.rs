@@ -13,7 +13,11 @@ use crate::ExporterInfo;
 #[derive(Args, Debug, Clone)]
 pub struct Flags {
     /// Address to listen on for the web interface and telemetry (`:PORT` means every interface).
-    #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = ":0")]
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDRESS",
+        default_value = ":0"
+    )]
     pub listen_address: String,
 
     /// Path to a web configuration file (exporter-toolkit format) enabling TLS and basic auth.

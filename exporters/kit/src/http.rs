@@ -53,7 +53,10 @@ pub fn router<C: Config>(
         .route("/metrics", get(metrics_handler::<C>))
         .route("/-/healthy", get(|| async { "Healthy.\n" }))
         .route("/-/ready", get(ready::<C>))
-        .route("/-/reload", axum::routing::post(reload::<C>).put(reload::<C>))
+        .route(
+            "/-/reload",
+            axum::routing::post(reload::<C>).put(reload::<C>),
+        )
         .with_state(state);
     kit_routes
         .merge(exporter_routes)
@@ -69,10 +72,21 @@ async fn landing<C: Config>(State(state): State<Arc<KitState<C>>>) -> Html<Strin
         ("/-/healthy", "Health"),
         ("/-/ready", "Readiness"),
     ];
-    links.extend(state.links.iter().map(|l| (l.path.as_str(), l.text.as_str())));
+    links.extend(
+        state
+            .links
+            .iter()
+            .map(|l| (l.path.as_str(), l.text.as_str())),
+    );
     let items: String = links
         .iter()
-        .map(|(path, text)| format!("<li><a href=\"{}\">{}</a></li>\n", escape(path), escape(text)))
+        .map(|(path, text)| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>\n",
+                escape(path),
+                escape(text)
+            )
+        })
         .collect();
     Html(format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{name}</title></head>\n\

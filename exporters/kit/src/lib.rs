@@ -14,9 +14,9 @@ pub mod names;
 pub mod probe;
 mod reload;
 pub mod secret;
+mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod server;
 pub mod webconfig;
 
 pub use app::{check_config, run, App};

@@ -12,7 +12,8 @@ use crate::names;
 use crate::BuildInfo;
 
 /// The OpenMetrics content type, sent to scrapers that ask for it.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 /// The classic Prometheus text format, for everyone else (promtool, curl, older scrapers).
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 

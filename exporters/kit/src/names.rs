@@ -3,7 +3,8 @@
 
 pub const BUILD_INFO: &str = "build_info";
 pub const CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "config_last_reload_successful";
-pub const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP: &str = "config_last_reload_success_timestamp_seconds";
+pub const CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP: &str =
+    "config_last_reload_success_timestamp_seconds";
 pub const HTTP_REQUESTS: &str = "http_requests";
 pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
 pub const WEB_OPEN_CONNECTIONS: &str = "web_open_connections";

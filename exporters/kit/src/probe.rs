@@ -125,7 +125,9 @@ pub async fn handler<C: ProbeModules, P: Prober<C>>(
         Ok(found) => found,
         Err((reason, message)) => return reject(&state.metrics, reason, message),
     };
-    let scrape_timeout = headers.get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok());
+    let scrape_timeout = headers
+        .get(SCRAPE_TIMEOUT_HEADER)
+        .and_then(|v| v.to_str().ok());
     let limit = match deadline(C::timeout(module), scrape_timeout, state.timeout_offset) {
         Ok(limit) => limit,
         Err(message) => return reject(&state.metrics, "invalid_scrape_timeout", message),
@@ -144,14 +146,19 @@ pub async fn handler<C: ProbeModules, P: Prober<C>>(
         "How long the probe took, in seconds",
         duration_gauge.clone(),
     );
-    ctx.log(format!("beginning probe of {target:?} with module {module_name:?}, deadline {limit:?}"));
+    ctx.log(format!(
+        "beginning probe of {target:?} with module {module_name:?}, deadline {limit:?}"
+    ));
     let outcome = tokio::time::timeout(limit, state.prober.probe(module, target, &mut ctx)).await;
     let success = outcome.unwrap_or_else(|_| {
         ctx.log(format!("probe timed out after {limit:?}"));
         false
     });
     let elapsed = ctx.started.elapsed().as_secs_f64();
-    ctx.log(format!("probe {} after {elapsed:.6}s", if success { "succeeded" } else { "failed" }));
+    ctx.log(format!(
+        "probe {} after {elapsed:.6}s",
+        if success { "succeeded" } else { "failed" }
+    ));
     success_gauge.set(i64::from(success));
     duration_gauge.set(elapsed);
     count_probe(&state.metrics, module_name, success);
@@ -231,7 +238,10 @@ mod tests {
 
     #[test]
     fn without_the_header_the_module_timeout_is_the_deadline() {
-        assert_eq!(deadline(Duration::from_secs(5), None, OFFSET), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            deadline(Duration::from_secs(5), None, OFFSET),
+            Ok(Duration::from_secs(5))
+        );
     }
 
     #[test]
@@ -248,13 +258,19 @@ mod tests {
 
     #[test]
     fn a_scrape_timeout_below_the_offset_leaves_no_time() {
-        assert_eq!(deadline(Duration::from_secs(5), Some("0.2"), OFFSET), Ok(Duration::ZERO));
+        assert_eq!(
+            deadline(Duration::from_secs(5), Some("0.2"), OFFSET),
+            Ok(Duration::ZERO)
+        );
     }
 
     #[test]
     fn a_malformed_scrape_timeout_is_refused() {
         for bad in ["abc", "-1", "0", "NaN", "inf"] {
-            assert!(deadline(Duration::from_secs(5), Some(bad), OFFSET).is_err(), "{bad}");
+            assert!(
+                deadline(Duration::from_secs(5), Some(bad), OFFSET).is_err(),
+                "{bad}"
+            );
         }
     }
 }

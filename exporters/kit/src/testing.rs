@@ -45,7 +45,10 @@ impl RunningExporter {
         });
         let address = found_rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
             let _ = child.kill();
-            panic!("{binary} did not start listening; log:\n{}", logs.lock().unwrap().join("\n"))
+            panic!(
+                "{binary} did not start listening; log:\n{}",
+                logs.lock().unwrap().join("\n")
+            )
         });
         RunningExporter {
             child,
@@ -125,4 +128,167 @@ pub fn promtool_check_metrics(text: &str) -> (bool, String) {
     let mut printed = String::from_utf8_lossy(&output.stdout).into_owned();
     printed.push_str(&String::from_utf8_lossy(&output.stderr));
     (output.status.success(), printed)
+}
+
+/// GETs `url` and returns the status and body; panics on a connection error.
+pub fn get(url: &str) -> (u16, String) {
+    // reqwest is built without a TLS provider of its own; the kit's is ring.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::blocking::get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.text().expect("a text body"))
+}
+
+/// The value of the sample written exactly as `series` (name and labels) in a text exposition.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+/// The binary starts with no arguments but a free port, and `promtool check metrics` has
+/// nothing to say about its `/metrics`.
+pub fn check_metrics_pass_promtool(binary: &str, prefix: &str) {
+    let exporter = RunningExporter::start(binary, &[]);
+    let (status, text) = get(&exporter.url("/metrics"));
+    assert_eq!(status, 200);
+    let build_info = format!("{prefix}_build_info{{version=\"");
+    assert!(text.contains(&build_info), "no {build_info} in:\n{text}");
+    let (ok, printed) = promtool_check_metrics(&text);
+    assert!(
+        ok && printed.is_empty(),
+        "promtool check metrics said:\n{printed}\nof:\n{text}"
+    );
+    for path in ["/", "/-/healthy", "/-/ready"] {
+        assert_eq!(get(&exporter.url(path)).0, 200, "{path}");
+    }
+}
+
+/// `--config.check` passes the embedded default and names the file, line and key of an
+/// unknown key.
+pub fn check_config_check(binary: &str, default_config: &str) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let good = dir.path().join("good.yml");
+    std::fs::write(&good, default_config).expect("write the config");
+    let output = Command::new(binary)
+        .arg(format!("--config.file={}", good.display()))
+        .arg("--config.check")
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{output:?}");
+    let verdict = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(verdict, format!("{}: config OK\n", good.display()));
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "\nno_such_key_anywhere: 1\n").expect("write the config");
+    let output = Command::new(binary)
+        .arg(format!("--config.file={}", bad.display()))
+        .arg("--config.check")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let error = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}:2:1: no_such_key_anywhere: unknown field `no_such_key_anywhere`",
+        bad.display()
+    );
+    assert!(error.starts_with(&expected), "{error}");
+}
+
+/// SIGHUP re-reads the config file; a bad file keeps the old config and sets
+/// `<prefix>_config_last_reload_successful` to 0, a good one sets it back to 1.
+pub fn check_reload_on_sighup(binary: &str, prefix: &str, default_config: &str) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, default_config).expect("write the config");
+    let exporter = RunningExporter::start(binary, &[&format!("--config.file={}", path.display())]);
+    let series = format!("{prefix}_config_last_reload_successful");
+    let reload_state = || sample(&get(&exporter.url("/metrics")).1, &series);
+    assert_eq!(reload_state(), Some(1.0));
+
+    std::fs::write(&path, "no_such_key_anywhere: 1\n").expect("write the config");
+    exporter.signal("HUP");
+    wait_for(|| reload_state() == Some(0.0), &exporter);
+    std::fs::write(&path, default_config).expect("write the config");
+    exporter.signal("HUP");
+    wait_for(|| reload_state() == Some(1.0), &exporter);
+}
+
+/// SIGTERM and SIGINT end the process with status 0, promptly.
+pub fn check_graceful_shutdown(binary: &str) {
+    for signal in ["TERM", "INT"] {
+        let mut exporter = RunningExporter::start(binary, &[]);
+        exporter.signal(signal);
+        let status = exporter.wait_exit(Duration::from_secs(5));
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "SIGTERM: {status:?}\n{}",
+            exporter.logs()
+        );
+        assert!(
+            exporter.logs().contains("shutting down"),
+            "{}",
+            exporter.logs()
+        );
+    }
+}
+
+/// Flags can come from environment variables named after the exporter.
+pub fn check_flags_from_environment(binary: &str, env_prefix: &str) {
+    let output = Command::new(binary)
+        .arg("--config.check")
+        .env(
+            format!("{env_prefix}_CONFIG_FILE"),
+            "/nonexistent/config.yml",
+        )
+        .output()
+        .expect("the binary runs");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.starts_with("/nonexistent/config.yml:"), "{error}");
+}
+
+fn wait_for(condition: impl Fn() -> bool, exporter: &RunningExporter) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("condition not met in 10s; log:\n{}", exporter.logs());
+}
+
+/// The kit's checks as `#[test]`s for one exporter binary; an exporter's test file is
+/// `exporter_kit::kit_checks!(env!("CARGO_BIN_EXE_rum-gateway"), rum_gateway::INFO);`.
+#[macro_export]
+macro_rules! kit_checks {
+    ($binary:expr, $info:expr) => {
+        #[test]
+        fn metrics_pass_promtool_check_metrics() {
+            $crate::testing::check_metrics_pass_promtool($binary, &$info.metric_prefix());
+        }
+
+        #[test]
+        fn config_check_passes_the_default_and_locates_an_unknown_key() {
+            $crate::testing::check_config_check($binary, $info.default_config);
+        }
+
+        #[test]
+        fn sighup_reloads_and_a_failed_reload_shows_in_the_metric() {
+            let prefix = $info.metric_prefix();
+            $crate::testing::check_reload_on_sighup($binary, &prefix, $info.default_config);
+        }
+
+        #[test]
+        fn sigterm_and_sigint_shut_down_cleanly() {
+            $crate::testing::check_graceful_shutdown($binary);
+        }
+
+        #[test]
+        fn flags_are_read_from_environment_variables() {
+            let env_prefix = $info.metric_prefix().to_uppercase();
+            $crate::testing::check_flags_from_environment($binary, &env_prefix);
+        }
+    };
 }

@@ -98,7 +98,10 @@ impl Validate for TlsServerConfig {
     fn validate(&self, problems: &mut Problems) {
         let key = "tls_server_config";
         if self.cert_file.is_none() {
-            problems.add(format!("{key}.cert_file"), "required when TLS is configured");
+            problems.add(
+                format!("{key}.cert_file"),
+                "required when TLS is configured",
+            );
         }
         if self.key_file.is_none() {
             problems.add(format!("{key}.key_file"), "required when TLS is configured");
@@ -123,7 +126,10 @@ impl Validate for TlsServerConfig {
                  use VerifyClientCertIfGiven or RequireAndVerifyClientCert",
             );
         }
-        for (field, version) in [("min_version", self.min_version), ("max_version", self.max_version)] {
+        for (field, version) in [
+            ("min_version", self.min_version),
+            ("max_version", self.max_version),
+        ] {
             if version < TlsVersion::TLS12 {
                 problems.add(
                     format!("{key}.{field}"),
@@ -219,7 +225,10 @@ fn build_tls(
             Some(server)
         }
         Err(e) => {
-            problems.add(format!("{key}.key_file"), format!("does not match the certificate: {e}"));
+            problems.add(
+                format!("{key}.key_file"),
+                format!("does not match the certificate: {e}"),
+            );
             None
         }
     }
@@ -319,7 +328,10 @@ mod tests {
         let hash = bcrypt::hash("s3cret", 4).unwrap();
         let auth = BasicAuth::new(BTreeMap::from([("alice".to_string(), hash)]));
         assert!(auth.check("alice", "s3cret"));
-        assert!(auth.check("alice", "s3cret"), "a cached success still passes");
+        assert!(
+            auth.check("alice", "s3cret"),
+            "a cached success still passes"
+        );
         assert!(!auth.check("alice", "wrong"));
         assert!(!auth.check("bob", "s3cret"));
     }

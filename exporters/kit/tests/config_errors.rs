@@ -7,12 +7,18 @@ use common::{fixture, flags, TestConfig, INFO};
 
 fn check(config: &str) -> Result<String, String> {
     let path = fixture(config);
-    exporter_kit::check_config::<TestConfig>(&INFO, &flags(&[&format!("--config.file={}", path.display())]))
+    exporter_kit::check_config::<TestConfig>(
+        &INFO,
+        &flags(&[&format!("--config.file={}", path.display())]),
+    )
 }
 
 fn check_web(web: &str) -> Result<String, String> {
     let path = fixture(web);
-    exporter_kit::check_config::<TestConfig>(&INFO, &flags(&[&format!("--web.config.file={}", path.display())]))
+    exporter_kit::check_config::<TestConfig>(
+        &INFO,
+        &flags(&[&format!("--web.config.file={}", path.display())]),
+    )
 }
 
 /// The expected error text, with the fixture's full path in front of each line.
@@ -30,7 +36,10 @@ fn located(name: &str, lines: &[&str]) -> String {
 #[test]
 fn a_good_file_passes_with_a_verdict() {
     let path = fixture("good.yml");
-    assert_eq!(check("good.yml"), Ok(format!("{}: config OK\n", path.display())));
+    assert_eq!(
+        check("good.yml"),
+        Ok(format!("{}: config OK\n", path.display()))
+    );
 }
 
 #[test]
@@ -103,7 +112,10 @@ fn a_bad_duration_names_its_key() {
 
 #[test]
 fn a_missing_required_key_names_its_parent() {
-    let expected = located("missing_field.yml", &["3:5: modules.x: missing field `behaviour`"]);
+    let expected = located(
+        "missing_field.yml",
+        &["3:5: modules.x: missing field `behaviour`"],
+    );
     assert_eq!(check("missing_field.yml"), Err(expected));
 }
 
@@ -121,7 +133,10 @@ fn a_missing_config_file_is_an_error() {
     let Err(error) = check("does_not_exist.yml") else {
         panic!("a missing file passed");
     };
-    assert!(error.contains("does_not_exist.yml:0:0: could not read config file: No such file"), "{error}");
+    assert!(
+        error.contains("does_not_exist.yml:0:0: could not read config file: No such file"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -155,7 +170,11 @@ fn a_web_config_with_an_unsupported_section_is_refused() {
 fn a_web_config_naming_missing_certificates_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let web = dir.path().join("web.yml");
-    std::fs::write(&web, "tls_server_config:\n  cert_file: gone.crt\n  key_file: gone.key\n").unwrap();
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert_file: gone.crt\n  key_file: gone.key\n",
+    )
+    .unwrap();
     let verdict = exporter_kit::check_config::<TestConfig>(
         &INFO,
         &flags(&[&format!("--web.config.file={}", web.display())]),

@@ -21,9 +21,15 @@ async fn the_landing_page_shows_the_version_and_links_the_endpoints() {
     assert_eq!(page.status(), 200);
     let body = page.text().await.unwrap();
     assert!(body.contains("<h1>kit-test</h1>"), "{body}");
-    assert!(body.contains(&format!("Version {}", env!("CARGO_PKG_VERSION"))), "{body}");
+    assert!(
+        body.contains(&format!("Version {}", env!("CARGO_PKG_VERSION"))),
+        "{body}"
+    );
     for link in ["/metrics", "/-/healthy", "/-/ready", "/probe"] {
-        assert!(body.contains(&format!("href=\"{link}\"")), "{link} missing from {body}");
+        assert!(
+            body.contains(&format!("href=\"{link}\"")),
+            "{link} missing from {body}"
+        );
     }
     harness.stop().await;
 }
@@ -38,7 +44,10 @@ async fn metrics_speak_the_text_format_or_openmetrics_as_asked() {
     );
     let text = plain.text().await.unwrap();
     assert!(text.contains("# TYPE kit_test_build_info gauge"), "{text}");
-    assert!(text.contains("kit_test_build_info{version=\"0.1.0\",revision=\""), "{text}");
+    assert!(
+        text.contains("kit_test_build_info{version=\"0.1.0\",revision=\""),
+        "{text}"
+    );
     assert!(text.contains("rustc_version=\"rustc "), "{text}");
     assert!(!text.contains("# EOF"), "{text}");
 
@@ -59,7 +68,11 @@ async fn metrics_speak_the_text_format_or_openmetrics_as_asked() {
 #[tokio::test]
 async fn health_and_readiness_answer_and_unknown_paths_are_404() {
     let harness = Harness::start(MODULES, &[]).await;
-    let healthy = client().get(harness.url("/-/healthy")).send().await.unwrap();
+    let healthy = client()
+        .get(harness.url("/-/healthy"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(healthy.status(), 200);
     let ready = client().get(harness.url("/-/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -79,20 +92,41 @@ async fn health_and_readiness_answer_and_unknown_paths_are_404() {
 async fn a_good_reload_takes_the_new_config() {
     let harness = Harness::start(MODULES, &[]).await;
     harness.write("config.yml", "greeting: hello again\n");
-    let reload = client().post(harness.url("/-/reload")).send().await.unwrap();
+    let reload = client()
+        .post(harness.url("/-/reload"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reload.status(), 200);
     assert_eq!(harness.config.borrow().greeting, "hello again");
 
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(sample(&text, "kit_test_config_last_reload_successful"), Some(1.0));
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "kit_test_config_last_reload_successful"),
+        Some(1.0)
+    );
     harness.stop().await;
 }
 
 #[tokio::test]
 async fn a_failed_reload_keeps_the_old_config_and_says_so() {
     let harness = Harness::start("greeting: first\n", &[]).await;
-    harness.write("config.yml", "greeting: second\nlimits: {rate: 50, burst: 10}\n");
-    let reload = client().post(harness.url("/-/reload")).send().await.unwrap();
+    harness.write(
+        "config.yml",
+        "greeting: second\nlimits: {rate: 50, burst: 10}\n",
+    );
+    let reload = client()
+        .post(harness.url("/-/reload"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reload.status(), 500);
     let body = reload.text().await.unwrap();
     assert!(
@@ -101,14 +135,34 @@ async fn a_failed_reload_keeps_the_old_config_and_says_so() {
     );
     assert_eq!(harness.config.borrow().greeting, "first");
 
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(sample(&text, "kit_test_config_last_reload_successful"), Some(0.0));
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "kit_test_config_last_reload_successful"),
+        Some(0.0)
+    );
 
     harness.write("config.yml", "greeting: third\n");
     let reload = client().put(harness.url("/-/reload")).send().await.unwrap();
     assert_eq!(reload.status(), 200);
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(sample(&text, "kit_test_config_last_reload_successful"), Some(1.0));
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "kit_test_config_last_reload_successful"),
+        Some(1.0)
+    );
     harness.stop().await;
 }
 
@@ -118,9 +172,19 @@ async fn a_body_over_the_limit_is_refused_with_413() {
         app.route("/echo", post(|body: String| async move { body }));
     })
     .await;
-    let small = client().post(harness.url("/echo")).body("x".repeat(999)).send().await.unwrap();
+    let small = client()
+        .post(harness.url("/echo"))
+        .body("x".repeat(999))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(small.status(), 200);
-    let large = client().post(harness.url("/echo")).body("x".repeat(1001)).send().await.unwrap();
+    let large = client()
+        .post(harness.url("/echo"))
+        .body("x".repeat(1001))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(large.status(), 413);
     harness.stop().await;
 }
@@ -128,15 +192,26 @@ async fn a_body_over_the_limit_is_refused_with_413() {
 #[tokio::test]
 async fn a_client_too_slow_with_its_headers_is_cut_off_and_counted() {
     let harness = Harness::start(MODULES, &["--web.header-read-timeout=300ms"]).await;
-    let mut slow = tokio::net::TcpStream::connect(&harness.address).await.unwrap();
-    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(&harness.address)
+        .await
+        .unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
     assert!(read.is_ok(), "the server kept a slow client open");
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let counted = "kit_test_web_connection_errors_total{reason=\"header_read_timeout\"}";
     assert_eq!(sample(&text, counted), Some(1.0), "{text}");
     harness.stop().await;
@@ -145,17 +220,29 @@ async fn a_client_too_slow_with_its_headers_is_cut_off_and_counted() {
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_and_are_counted() {
     let harness = Harness::start(MODULES, &["--web.max-connections=1"]).await;
-    let idle = tokio::net::TcpStream::connect(&harness.address).await.unwrap();
+    let idle = tokio::net::TcpStream::connect(&harness.address)
+        .await
+        .unwrap();
     let waiting = tokio::spawn({
         let url = harness.url("/-/healthy");
         async move { client().get(url).send().await.unwrap().status() }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "a second connection was served beside the first");
+    assert!(
+        !waiting.is_finished(),
+        "a second connection was served beside the first"
+    );
     drop(idle);
     assert_eq!(waiting.await.unwrap(), 200);
 
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let reached = sample(&text, "kit_test_web_connection_limit_reached_total").unwrap();
     assert!(reached >= 1.0, "{text}");
     harness.stop().await;

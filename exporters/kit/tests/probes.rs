@@ -31,9 +31,19 @@ async fn a_successful_probe_reports_its_own_metrics_in_a_fresh_registry() {
         assert_eq!(sample(&body, "probe_success"), Some(1.0), "{body}");
         assert_eq!(sample(&body, "test_probe_answer"), Some(42.0), "{body}");
         assert!(sample(&body, "probe_duration_seconds").unwrap() >= 0.0);
-        assert!(!body.contains("kit_test_build_info"), "probe output mixed with /metrics");
+        assert!(
+            !body.contains("kit_test_build_info"),
+            "probe output mixed with /metrics"
+        );
     }
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let counted = "kit_test_probes_total{module=\"ok\",result=\"success\"}";
     assert_eq!(sample(&text, counted), Some(2.0), "{text}");
     harness.stop().await;
@@ -52,16 +62,47 @@ async fn a_failed_probe_is_http_200_with_probe_success_0() {
 async fn a_missing_target_or_module_or_an_unknown_module_is_400_and_counted() {
     let harness = Harness::start(MODULES, &[]).await;
     let cases = [
-        ("module=ok", "target parameter is missing\n", "missing_target"),
-        ("module=ok&target=", "target parameter is missing\n", "missing_target"),
-        ("target=x:1", "module parameter is missing\n", "missing_module"),
-        ("module=nope&target=x:1", "unknown module \"nope\"\n", "unknown_module"),
+        (
+            "module=ok",
+            "target parameter is missing\n",
+            "missing_target",
+        ),
+        (
+            "module=ok&target=",
+            "target parameter is missing\n",
+            "missing_target",
+        ),
+        (
+            "target=x:1",
+            "module parameter is missing\n",
+            "missing_module",
+        ),
+        (
+            "module=nope&target=x:1",
+            "unknown module \"nope\"\n",
+            "unknown_module",
+        ),
     ];
     for (query, message, _) in cases {
-        assert_eq!(get(&harness, query).await, (400, message.to_string()), "{query}");
+        assert_eq!(
+            get(&harness, query).await,
+            (400, message.to_string()),
+            "{query}"
+        );
     }
-    let text = client().get(harness.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for (reason, count) in [("missing_target", 2.0), ("missing_module", 1.0), ("unknown_module", 1.0)] {
+    let text = client()
+        .get(harness.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (reason, count) in [
+        ("missing_target", 2.0),
+        ("missing_module", 1.0),
+        ("unknown_module", 1.0),
+    ] {
         let name = format!("kit_test_probe_requests_rejected_total{{reason=\"{reason}\"}}");
         assert_eq!(sample(&text, &name), Some(count), "{reason} in {text}");
     }
@@ -76,7 +117,10 @@ async fn the_module_timeout_bounds_a_probe_that_hangs() {
     let took = started.elapsed();
     assert_eq!(status, 200);
     assert_eq!(sample(&body, "probe_success"), Some(0.0), "{body}");
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
     harness.stop().await;
 }
 
@@ -94,7 +138,10 @@ async fn the_scrape_timeout_less_the_offset_bounds_a_probe_when_it_is_shorter() 
     assert_eq!(response.status(), 200);
     let body = response.text().await.unwrap();
     assert_eq!(sample(&body, "probe_success"), Some(0.0), "{body}");
-    assert!(took >= Duration::from_millis(500) && took < Duration::from_millis(1500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
     harness.stop().await;
 }
 
@@ -126,7 +173,10 @@ async fn debug_shows_the_probe_log_metrics_and_module_without_secrets() {
     let metrics = "\n\nMetrics that would have been returned:\n# HELP probe_success ";
     assert!(body.contains(metrics), "{body}");
     assert!(body.contains("\nprobe_success 0\n"), "{body}");
-    assert!(body.contains("Module configuration:\nbehaviour: fail\ntimeout: 5s\npassword: <secret>\n"), "{body}");
+    assert!(
+        body.contains("Module configuration:\nbehaviour: fail\ntimeout: 5s\npassword: <secret>\n"),
+        "{body}"
+    );
     assert!(!body.contains("hunter2"), "{body}");
     harness.stop().await;
 }

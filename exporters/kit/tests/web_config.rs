@@ -23,14 +23,28 @@ async fn with_auth() -> (Harness, tempfile::NamedTempFile) {
 #[tokio::test]
 async fn without_credentials_every_endpoint_but_healthy_is_401() {
     let (harness, _web) = with_auth().await;
-    for path in ["/", "/metrics", "/-/ready", "/probe?module=x&target=y", "/nope"] {
+    for path in [
+        "/",
+        "/metrics",
+        "/-/ready",
+        "/probe?module=x&target=y",
+        "/nope",
+    ] {
         let response = client().get(harness.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
         assert_eq!(response.headers()["www-authenticate"], "Basic", "{path}");
     }
-    let reload = client().post(harness.url("/-/reload")).send().await.unwrap();
+    let reload = client()
+        .post(harness.url("/-/reload"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(reload.status(), 401);
-    let healthy = client().get(harness.url("/-/healthy")).send().await.unwrap();
+    let healthy = client()
+        .get(harness.url("/-/healthy"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(healthy.status(), 200);
     harness.stop().await;
 }
@@ -103,7 +117,8 @@ fn tls_client(pki: &Pki, with_identity: bool) -> reqwest::Client {
 async fn start_tls(pki: &Pki, extra: &str) -> Harness {
     let web = pki.dir.path().join("web.yml");
     // Relative paths resolve against the web config's own directory.
-    let text = format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}");
+    let text =
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}");
     std::fs::write(&web, text).unwrap();
     Harness::start(CONFIG, &[&format!("--web.config.file={}", web.display())]).await
 }

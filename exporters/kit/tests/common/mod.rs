@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use exporter_kit::prometheus_client::metrics::gauge::Gauge;
-use exporter_kit::{App, ExporterInfo, Flags, ProbeContext, ProbeModules, Prober, Problems, Secret, Validate};
+use exporter_kit::{
+    App, ExporterInfo, Flags, ProbeContext, ProbeModules, Prober, Problems, Secret, Validate,
+};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -115,7 +117,8 @@ pub struct TestProber;
 impl Prober<TestConfig> for TestProber {
     async fn probe(&self, module: &Module, target: &str, ctx: &mut ProbeContext) -> bool {
         let answer = Gauge::<i64>::default();
-        ctx.registry.register("test_probe_answer", "Always 42", answer.clone());
+        ctx.registry
+            .register("test_probe_answer", "Always 42", answer.clone());
         answer.set(42);
         ctx.log(format!("probing {target}"));
         match module.behaviour {
@@ -236,5 +239,7 @@ pub fn sample(text: &str, name: &str) -> Option<f64> {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
