@@ -1,0 +1,295 @@
+//! promtool unit tests written next to the rules: for every SLO, a fast burn fires the page, a
+//! slow burn fires the ticket only, and no errors fire nothing; for every anomaly detector, a
+//! spike outside the band fires and a steady signal does not.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::rulefile::{num, to_yaml, Group};
+use super::slo::{alert_enabled, alert_labels, counts_events, series_labels, windows, BASE_WINDOW};
+use super::Options;
+use crate::duration::Duration;
+use crate::model::{Model, Severity, Sli, Slo};
+use crate::names as n;
+
+/// Sample spacing of the simulated series.
+const INTERVAL: Duration = Duration::minutes(1);
+/// When SLO alerts are checked; every window sees constant data long before.
+const EVAL: Duration = Duration::hours(2);
+
+#[derive(Debug, Serialize)]
+pub struct TestFile {
+    pub rule_files: Vec<String>,
+    pub evaluation_interval: Duration,
+    pub tests: Vec<TestCase>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestCase {
+    pub name: String,
+    pub interval: Duration,
+    pub input_series: Vec<Series>,
+    pub alert_rule_test: Vec<AlertTest>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Series {
+    pub series: String,
+    pub values: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertTest {
+    pub eval_time: Duration,
+    pub alertname: String,
+    pub exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExpAlert {
+    pub exp_labels: BTreeMap<String, String>,
+    pub exp_annotations: BTreeMap<String, String>,
+}
+
+/// One test file per rule file that has SLO or anomaly alerts.
+pub fn files(
+    model: &Model,
+    rule_files: &BTreeMap<String, Vec<Group>>,
+    opts: &Options,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (stem, groups) in rule_files {
+        let mut tests = Vec::new();
+        for slo in model.slos.iter().filter(|s| &s.output == stem) {
+            tests.extend(slo_cases(slo, groups, opts));
+        }
+        if tests.is_empty() {
+            continue;
+        }
+        let file = TestFile {
+            rule_files: vec![format!("../{stem}.yml")],
+            evaluation_interval: INTERVAL,
+            tests,
+        };
+        out.push((stem.clone(), to_yaml(&file)));
+    }
+    out
+}
+
+/// Burn-rate thresholds (factor times budget) of the enabled pairs of one severity.
+fn thresholds(slo: &Slo, severity: Severity) -> Vec<f64> {
+    if !alert_enabled(slo, severity) {
+        return Vec::new();
+    }
+    slo.alerting
+        .windows
+        .iter()
+        .filter(|w| w.severity == severity)
+        .map(|w| w.factor(slo.period) * slo.error_budget())
+        .collect()
+}
+
+fn min(v: &[f64]) -> Option<f64> {
+    v.iter().copied().reduce(f64::min)
+}
+
+fn max(v: &[f64]) -> Option<f64> {
+    v.iter().copied().reduce(f64::max)
+}
+
+fn slo_cases(slo: &Slo, groups: &[Group], opts: &Options) -> Vec<TestCase> {
+    let page = thresholds(slo, Severity::Page);
+    let ticket = thresholds(slo, Severity::Ticket);
+    if page.is_empty() && ticket.is_empty() {
+        return Vec::new();
+    }
+    let mut cases = vec![slo_case(slo, groups, opts, "no errors fire nothing", 0.0)];
+    if let Some(hi) = max(&page) {
+        let ratio = (hi * 1.5).min(1.0);
+        cases.push(slo_case(
+            slo,
+            groups,
+            opts,
+            "a fast burn fires the page",
+            ratio,
+        ));
+    }
+    if let Some(lo) = min(&ticket) {
+        // Between the lowest ticket and the lowest page threshold: only tickets may fire.
+        let ceiling = min(&page).unwrap_or(1.0).min(1.0);
+        if lo < ceiling {
+            let ratio = (lo + ceiling) / 2.0;
+            cases.push(slo_case(
+                slo,
+                groups,
+                opts,
+                "a slow burn fires the ticket only",
+                ratio,
+            ));
+        }
+    }
+    cases
+}
+
+/// Events per second in the simulated traffic, enough to pass the min-events guard.
+fn traffic(slo: &Slo) -> f64 {
+    let shortest = slo
+        .alerting
+        .windows
+        .iter()
+        .map(|w| w.long.seconds())
+        .min()
+        .unwrap_or(3600);
+    let needed = 2.0 * slo.alerting.min_events as f64 / shortest as f64;
+    needed.max(10.0).ceil()
+}
+
+fn slo_case(slo: &Slo, groups: &[Group], opts: &Options, what: &str, ratio: f64) -> TestCase {
+    let rps = traffic(slo);
+    let (input_series, extra) = match &slo.sli {
+        Sli::Latency(l) => latency_series(l, opts, ratio, rps),
+        _ => recorded_series(slo, ratio, rps),
+    };
+    let mut series_labels = series_labels(slo);
+    series_labels.extend(extra);
+    let alerts = groups
+        .iter()
+        .filter(|g| g.name == n::group_alerts(&slo.id))
+        .flat_map(|g| &g.rules);
+    let mut exp_alerts = Vec::new();
+    for rule in alerts {
+        let tier = rule.labels.get(n::LABEL_TIER).map(String::as_str);
+        let severity = match tier {
+            Some("page") => Severity::Page,
+            _ => Severity::Ticket,
+        };
+        if thresholds(slo, severity).iter().any(|t| ratio > *t) {
+            let mut labels = series_labels.clone();
+            labels.extend(alert_labels(slo, severity));
+            let annotations = rule
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), expand(v, &labels)))
+                .collect();
+            exp_alerts.push(ExpAlert {
+                exp_labels: labels,
+                exp_annotations: annotations,
+            });
+        }
+    }
+    TestCase {
+        name: format!("{}: {what} (error ratio {})", slo.id, num(ratio)),
+        interval: INTERVAL,
+        input_series,
+        alert_rule_test: vec![AlertTest {
+            eval_time: EVAL,
+            alertname: slo.alerting.name.clone(),
+            exp_alerts,
+        }],
+    }
+}
+
+fn steps() -> u64 {
+    EVAL.seconds() / INTERVAL.seconds()
+}
+
+/// A counter growing by `per_step` every interval, from zero.
+fn counter(per_step: f64) -> String {
+    format!("0+{}x{}", num(per_step), steps())
+}
+
+/// A constant gauge.
+fn gauge(value: f64) -> String {
+    format!("{}+0x{}", num(value), steps())
+}
+
+fn series(name: &str, labels: &BTreeMap<String, String>, values: String) -> Series {
+    Series {
+        series: format!("{name}{}", super::rulefile::selector(labels)),
+        values,
+    }
+}
+
+/// Raw histogram series whose share above the threshold is `ratio`.
+fn latency_series(
+    l: &crate::model::Latency,
+    opts: &Options,
+    ratio: f64,
+    rps: f64,
+) -> (Vec<Series>, BTreeMap<String, String>) {
+    let mut labels = l.matchers.clone();
+    let by: BTreeMap<String, String> =
+        l.by.iter()
+            .map(|b| (b.clone(), format!("test-{b}")))
+            .collect();
+    labels.extend(by.clone());
+    let per_step = rps * INTERVAL.seconds() as f64;
+    let mut le = labels.clone();
+    le.insert("le".into(), opts.target.le_value(&l.threshold));
+    let mut inf = labels.clone();
+    inf.insert("le".into(), "+Inf".into());
+    let out = vec![
+        series(
+            &format!("{}_bucket", l.histogram),
+            &le,
+            counter(per_step * (1.0 - ratio)),
+        ),
+        series(&format!("{}_bucket", l.histogram), &inf, counter(per_step)),
+        series(
+            &format!("{}_count", l.histogram),
+            &labels,
+            counter(per_step),
+        ),
+    ];
+    (out, by)
+}
+
+/// The SLI's own recorded series, for SLIs whose queries cannot be fed synthetic data: the
+/// recording rules over the user's metrics find nothing and leave these untouched.
+fn recorded_series(slo: &Slo, ratio: f64, rps: f64) -> (Vec<Series>, BTreeMap<String, String>) {
+    let mut out = Vec::new();
+    let windowed = |w: String| {
+        let mut l = series_labels(slo);
+        l.insert(n::LABEL_WINDOW.to_string(), w);
+        l
+    };
+    let base = BASE_WINDOW.to_string();
+    if counts_events(slo) {
+        out.push(series(
+            n::SLI_ERRORS_RATE5M,
+            &windowed(base.clone()),
+            gauge(rps * ratio),
+        ));
+        out.push(series(
+            n::SLI_REQUESTS_RATE5M,
+            &windowed(base.clone()),
+            gauge(rps),
+        ));
+    }
+    for w in windows(slo) {
+        if w == BASE_WINDOW && counts_events(slo) {
+            continue;
+        }
+        out.push(series(
+            &n::sli_error_ratio(&w.to_string()),
+            &windowed(w.to_string()),
+            gauge(ratio),
+        ));
+    }
+    (out, BTreeMap::new())
+}
+
+/// Expands `{{ $labels.x }}` references the way Prometheus renders them.
+pub fn expand(template: &str, labels: &BTreeMap<String, String>) -> String {
+    let mut out = template.to_string();
+    for (k, v) in labels {
+        for pattern in [
+            format!("{{{{ $labels.{k} }}}}"),
+            format!("{{{{$labels.{k}}}}}"),
+        ] {
+            out = out.replace(&pattern, v);
+        }
+    }
+    out
+}

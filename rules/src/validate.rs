@@ -1,0 +1,85 @@
+//! Proof that the generated files are valid: promtool checks and unit tests, amtool checks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::gen::{Output, ALERTMANAGER_FILE};
+
+/// Why validation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error("could not run {tool} (is it installed and on PATH?): {source}")]
+    Spawn {
+        tool: String,
+        source: std::io::Error,
+    },
+    #[error("{tool} {args} failed:\n{output}")]
+    Failed {
+        tool: String,
+        args: String,
+        output: String,
+    },
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+    #[error("could not create a temporary directory: {0}")]
+    Temp(std::io::Error),
+}
+
+/// What the tools said, for the user.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub lines: Vec<String>,
+}
+
+/// Writes `out` to a temporary directory and runs every tool over it.
+pub fn validate(out: &Output, promtool: &Path, amtool: &Path) -> Result<Report, ValidateError> {
+    let dir = tempfile::tempdir().map_err(ValidateError::Temp)?;
+    crate::output::write(out, dir.path())?;
+    let mut report = Report::default();
+    let rules: Vec<PathBuf> = out.rule_files().cloned().collect();
+    if !rules.is_empty() {
+        let mut args = vec![
+            "check".into(),
+            "rules".into(),
+            "--lint=all".into(),
+            "--lint-fatal".into(),
+        ];
+        args.extend(rules.iter().map(|p| p.display().to_string()));
+        report.lines.push(run(promtool, &args, dir.path())?);
+    }
+    let tests: Vec<PathBuf> = out.test_files().cloned().collect();
+    if !tests.is_empty() {
+        let mut args = vec!["test".into(), "rules".into()];
+        args.extend(tests.iter().map(|p| p.display().to_string()));
+        report.lines.push(run(promtool, &args, dir.path())?);
+    }
+    if out.files.contains_key(Path::new(ALERTMANAGER_FILE)) {
+        let args = vec!["check-config".into(), ALERTMANAGER_FILE.into()];
+        report.lines.push(run(amtool, &args, dir.path())?);
+    }
+    Ok(report)
+}
+
+/// Runs a tool in `dir`, returning its output or failing with it.
+pub fn run(tool: &Path, args: &[String], dir: &Path) -> Result<String, ValidateError> {
+    let name = tool.display().to_string();
+    let result = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|source| ValidateError::Spawn {
+            tool: name.clone(),
+            source,
+        })?;
+    let mut text = String::from_utf8_lossy(&result.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&result.stderr));
+    if result.status.success() {
+        Ok(text)
+    } else {
+        Err(ValidateError::Failed {
+            tool: name,
+            args: args.join(" "),
+            output: text,
+        })
+    }
+}

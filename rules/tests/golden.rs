@@ -1,0 +1,68 @@
+//! Golden files: each case's specs generate exactly the files committed under its `out/`.
+//! Run with `RULEGEN_BLESS=1` to rewrite them after an intended change, then review the diff.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rulegen::gen::{generate, Format, Options, Target};
+use rulegen::spec::load_paths;
+
+fn files_under(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+                files.insert(rel, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn check_case(case: &str, opts: Options) {
+    let root = PathBuf::from("tests/golden").join(case);
+    let model = load_paths(&[root.join("specs")]).unwrap_or_else(|e| panic!("{case}: {e}"));
+    let out = generate(&model, &opts);
+    let expected_dir = root.join("out");
+    if std::env::var_os("RULEGEN_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&expected_dir);
+        rulegen::output::write(&out, &expected_dir).unwrap();
+    }
+    let expected = files_under(&expected_dir);
+    let got: Vec<&PathBuf> = out.files.keys().collect();
+    assert_eq!(
+        got,
+        expected.keys().collect::<Vec<_>>(),
+        "{case}: file list"
+    );
+    for (path, text) in &out.files {
+        assert!(
+            &expected[path] == text,
+            "{case}: {} differs from the golden file; run with RULEGEN_BLESS=1 and review",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn native_specs_generate_the_golden_rules_and_tests() {
+    check_case("native", Options::default());
+}
+
+#[test]
+fn generating_twice_gives_the_same_bytes() {
+    let model = load_paths(&[PathBuf::from("tests/golden/native/specs")]).unwrap();
+    let opts = Options {
+        format: Format::Prometheus,
+        target: Target::Prometheus2,
+    };
+    assert_eq!(generate(&model, &opts), generate(&model, &opts));
+}

@@ -1,0 +1,157 @@
+//! Every invalid spec fixture fails to load with exactly these messages, each at its place.
+
+use std::path::PathBuf;
+
+use rulegen::spec::{load_paths, LoadError};
+
+fn errors_of(fixture: &str) -> Vec<String> {
+    let path = PathBuf::from("tests/fixtures/invalid").join(fixture);
+    match load_paths(&[path]) {
+        Ok(_) => panic!("{fixture} loaded, but it is invalid"),
+        Err(LoadError::Invalid(errors)) => errors.iter().map(ToString::to_string).collect(),
+        Err(e) => panic!("{fixture}: unexpected error {e}"),
+    }
+}
+
+fn assert_errors(fixture: &str, expected: &[&str]) {
+    let prefix = "tests/fixtures/invalid/";
+    let expected: Vec<String> = expected.iter().map(|e| format!("{prefix}{e}")).collect();
+    assert_eq!(errors_of(fixture), expected, "fixture {fixture}");
+}
+
+#[test]
+fn an_unknown_key_is_named_with_the_keys_that_are_allowed() {
+    assert_errors(
+        "unknown-key.yml",
+        &[
+            "unknown-key.yml:6:5: slos[0]: unknown field `colour`, expected one of `name`, \
+           `description`, `objective`, `period`, `labels`, `sli`, `alerting`",
+        ],
+    );
+}
+
+#[test]
+fn invalid_promql_is_reported_at_the_query() {
+    assert_errors(
+        "bad-promql.yml",
+        &["bad-promql.yml:8:14: invalid PromQL: unclosed left parenthesis"],
+    );
+}
+
+#[test]
+fn an_sli_query_without_a_window_placeholder_is_refused() {
+    assert_errors(
+        "no-window.yml",
+        &["no-window.yml:8:22: query has no {{.window}} placeholder for the range of the SLI window"],
+    );
+}
+
+#[test]
+fn an_objective_of_one_hundred_percent_leaves_no_budget() {
+    assert_errors(
+        "objective-100.yml",
+        &["objective-100.yml:5:16: objective 100 must be above 0 and below 100 (percent)"],
+    );
+}
+
+#[test]
+fn a_period_must_be_whole_days() {
+    assert_errors(
+        "period-in-hours.yml",
+        &["period-in-hours.yml:6:13: period 1d12h must be a whole number of days, at least 1d"],
+    );
+}
+
+#[test]
+fn a_period_shorter_than_the_default_windows_needs_its_own_windows() {
+    assert_errors(
+        "period-shorter-than-windows.yml",
+        &[
+            "period-shorter-than-windows.yml:6:13: period 2d is shorter than the default 3d alert \
+           window; set `alerting.windows`",
+        ],
+    );
+}
+
+#[test]
+fn an_unknown_api_version_is_refused_at_its_line() {
+    assert_errors(
+        "unknown-version.yml",
+        &[
+            "unknown-version.yml:2:13: unsupported apiVersion \"rulegen/v2\", expected \
+           \"rulegen/v1\" or \"openslo/v1\" (Sloth specs use `version: prometheus/v1`)",
+        ],
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_refused_at_the_value() {
+    assert_errors(
+        "wrong-type.yml",
+        &["wrong-type.yml:5:16: slos[0].objective: invalid type: string \"high\", expected f64"],
+    );
+}
+
+#[test]
+fn an_sli_must_be_of_exactly_one_kind() {
+    assert_errors(
+        "two-sli-kinds.yml",
+        &["two-sli-kinds.yml:6:5: sli needs exactly one of `availability`, `latency` or `raw`"],
+    );
+}
+
+#[test]
+fn a_duplicate_slo_names_where_it_was_first_defined() {
+    assert_errors(
+        "duplicate-slo.yml",
+        &[
+            "duplicate-slo.yml:13:5: duplicate SLO \"shop-checkout\", first defined at \
+           tests/fixtures/invalid/duplicate-slo.yml:4:5",
+        ],
+    );
+}
+
+#[test]
+fn custom_windows_are_checked_one_by_one() {
+    assert_errors(
+        "bad-window.yml",
+        &[
+            "bad-window.yml:12:22: unknown severity \"urgent\", expected page or ticket",
+            "bad-window.yml:13:67: long window exceeds the period 7d",
+        ],
+    );
+}
+
+#[test]
+fn a_raw_sli_cannot_have_a_minimum_of_events() {
+    assert_errors(
+        "raw-with-min-events.yml",
+        &[
+            "raw-with-min-events.yml:10:19: min_events needs an SLI that counts events; a raw SLI \
+           has no event count",
+        ],
+    );
+}
+
+#[test]
+fn slos_need_a_service() {
+    assert_errors(
+        "missing-service.yml",
+        &["missing-service.yml:2:1: missing `service`, required for SLOs"],
+    );
+}
+
+#[test]
+fn every_bad_name_in_a_document_is_reported_at_once() {
+    assert_errors(
+        "bad-names.yml",
+        &[
+            "bad-names.yml:4:14: invalid label name \"team-name\"",
+            "bad-names.yml:6:11: invalid SLO name \"check out\": use letters, digits, '-', '_' \
+             and '.', starting and ending with a letter or digit",
+            "bad-names.yml:10:20: invalid histogram name \"http_request_duration_seconds_bucket\": \
+             give the name without `_bucket`",
+            "bad-names.yml:11:20: threshold 0 must be a positive number of seconds",
+        ],
+    );
+}
