@@ -108,13 +108,7 @@ pub fn load_str<T: Config>(text: &str, source: &Source) -> Result<T, ConfigError
     if problems.is_empty() {
         return Ok(value);
     }
-    let index = KeyIndex::build(text);
-    let errors = problems
-        .found
-        .into_iter()
-        .map(|(key, message)| index.error(source, key, message))
-        .collect();
-    Err(ConfigErrors(errors))
+    Err(locate_problems(text, source, problems))
 }
 
 fn is_blank(text: &str) -> bool {

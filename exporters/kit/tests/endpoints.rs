@@ -100,14 +100,7 @@ async fn a_good_reload_takes_the_new_config() {
     assert_eq!(reload.status(), 200);
     assert_eq!(harness.config.borrow().greeting, "hello again");
 
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     assert_eq!(
         sample(&text, "kit_test_config_last_reload_successful"),
         Some(1.0)
@@ -135,14 +128,7 @@ async fn a_failed_reload_keeps_the_old_config_and_says_so() {
     );
     assert_eq!(harness.config.borrow().greeting, "first");
 
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     assert_eq!(
         sample(&text, "kit_test_config_last_reload_successful"),
         Some(0.0)
@@ -151,14 +137,7 @@ async fn a_failed_reload_keeps_the_old_config_and_says_so() {
     harness.write("config.yml", "greeting: third\n");
     let reload = client().put(harness.url("/-/reload")).send().await.unwrap();
     assert_eq!(reload.status(), 200);
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     assert_eq!(
         sample(&text, "kit_test_config_last_reload_successful"),
         Some(1.0)
@@ -204,14 +183,7 @@ async fn a_client_too_slow_with_its_headers_is_cut_off_and_counted() {
     assert!(read.is_ok(), "the server kept a slow client open");
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     let counted = "kit_test_web_connection_errors_total{reason=\"header_read_timeout\"}";
     assert_eq!(sample(&text, counted), Some(1.0), "{text}");
     harness.stop().await;
@@ -235,14 +207,7 @@ async fn connections_beyond_the_limit_wait_and_are_counted() {
     drop(idle);
     assert_eq!(waiting.await.unwrap(), 200);
 
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     let reached = sample(&text, "kit_test_web_connection_limit_reached_total").unwrap();
     assert!(reached >= 1.0, "{text}");
     harness.stop().await;

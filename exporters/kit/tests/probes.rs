@@ -36,14 +36,7 @@ async fn a_successful_probe_reports_its_own_metrics_in_a_fresh_registry() {
             "probe output mixed with /metrics"
         );
     }
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     let counted = "kit_test_probes_total{module=\"ok\",result=\"success\"}";
     assert_eq!(sample(&text, counted), Some(2.0), "{text}");
     harness.stop().await;
@@ -90,14 +83,7 @@ async fn a_missing_target_or_module_or_an_unknown_module_is_400_and_counted() {
             "{query}"
         );
     }
-    let text = client()
-        .get(harness.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = harness.metrics().await;
     for (reason, count) in [
         ("missing_target", 2.0),
         ("missing_module", 1.0),
