@@ -1,3 +1,5 @@
+//! The `db-slowquery` binary: parses the flags and hands over to the exporter kit.
+
 use std::process::ExitCode;
 
 use clap::Parser;

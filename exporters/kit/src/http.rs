@@ -107,6 +107,7 @@ async fn metrics_handler<C: Config>(
 ) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = metrics::encode(&state.registry, accept);
+    tracing::debug!(content_type, bytes = body.len(), "scrape");
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

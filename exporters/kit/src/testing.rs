@@ -100,11 +100,16 @@ impl Drop for RunningExporter {
     }
 }
 
-/// The value of `key` in a logfmt line.
+/// The value of `key` in a logfmt or JSON log line.
 fn field(line: &str, key: &str) -> Option<String> {
-    let start = line.find(&format!(" {key}="))? + key.len() + 2;
-    let rest = &line[start..];
-    let value = rest.split(' ').next()?.trim_matches('"');
+    let logfmt = format!(" {key}=");
+    let json = format!("\"{key}\":\"");
+    let (start, end) = match (line.find(&logfmt), line.find(&json)) {
+        (Some(at), _) => (at + logfmt.len(), ' '),
+        (None, Some(at)) => (at + json.len(), '"'),
+        (None, None) => return None,
+    };
+    let value = line[start..].split(end).next()?.trim_matches('"');
     Some(value.to_string())
 }
 
@@ -248,6 +253,26 @@ pub fn check_flags_from_environment(binary: &str, env_prefix: &str) {
     assert!(error.starts_with("/nonexistent/config.yml:"), "{error}");
 }
 
+/// `--log.format=json` writes one JSON object a line; `--version` names the revision.
+pub fn check_json_logs_and_version(binary: &str) {
+    let exporter = RunningExporter::start(binary, &["--log.format=json"]);
+    let logs = exporter.logs();
+    let first = logs.lines().next().expect("a log line");
+    assert!(first.starts_with('{') && first.ends_with('}'), "{first}");
+    assert!(first.contains("\"message\":\"listening\""), "{first}");
+
+    let output = Command::new(binary)
+        .arg("--version")
+        .output()
+        .expect("the binary runs");
+    let version = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        version.contains(" (revision ") && version.contains("rustc "),
+        "{version}"
+    );
+}
+
 fn wait_for(condition: impl Fn() -> bool, exporter: &RunningExporter) {
     let until = Instant::now() + Duration::from_secs(10);
     while Instant::now() < until {
@@ -283,6 +308,11 @@ macro_rules! kit_checks {
         #[test]
         fn sigterm_and_sigint_shut_down_cleanly() {
             $crate::testing::check_graceful_shutdown($binary);
+        }
+
+        #[test]
+        fn logs_can_be_json_and_the_version_names_the_revision() {
+            $crate::testing::check_json_logs_and_version($binary);
         }
 
         #[test]

@@ -1,3 +1,5 @@
+//! The `rum-gateway` binary: parses the flags and hands over to the exporter kit.
+
 use std::process::ExitCode;
 
 use clap::Parser;
