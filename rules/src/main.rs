@@ -62,14 +62,19 @@ impl Common {
         }
     }
 
-    fn generate(&self) -> anyhow::Result<gen::Output> {
-        let model =
-            rulegen::spec::load_paths(&self.spec_paths()).context("could not load specs")?;
-        let opts = Options {
+    fn load(&self) -> anyhow::Result<rulegen::model::Model> {
+        rulegen::spec::load_paths(&self.spec_paths()).context("could not load specs")
+    }
+
+    fn options(&self) -> Options {
+        Options {
             format: self.format,
             target: self.target,
-        };
-        Ok(gen::generate(&model, &opts))
+        }
+    }
+
+    fn generate(&self) -> anyhow::Result<gen::Output> {
+        Ok(gen::generate(&self.load()?, &self.options()))
     }
 }
 
@@ -125,8 +130,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             promtool,
             amtool,
         } => {
-            let out = common.generate()?;
-            let report = rulegen::validate::validate(&out, &promtool, &amtool)?;
+            let model = common.load()?;
+            let out = gen::generate(&model, &common.options());
+            let routing = model.routing.as_ref();
+            let report = rulegen::validate::validate(&out, routing, &promtool, &amtool)?;
             for line in report.lines {
                 print!("{line}");
             }

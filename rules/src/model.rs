@@ -277,6 +277,8 @@ pub enum Direction {
 pub struct Packs {
     pub enabled: bool,
     pub thresholds: BTreeMap<String, f64>,
+    /// Exporters that are deployed; only these get up/absent/reload alerts.
+    pub exporters: Vec<String>,
 }
 
 impl Default for Packs {
@@ -284,6 +286,14 @@ impl Default for Packs {
         Packs {
             enabled: true,
             thresholds: BTreeMap::new(),
+            exporters: [
+                "rum-gateway",
+                "webrtc-probe",
+                "synthetic-journey",
+                "db-slowquery",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -323,7 +333,8 @@ pub struct Receiver {
 #[derive(Debug, Clone)]
 pub enum ReceiverKind {
     Webhook {
-        url_file: String,
+        url: String,
+        bearer_token_file: Option<String>,
     },
     Slack {
         api_url_file: String,

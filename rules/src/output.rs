@@ -8,12 +8,12 @@ use crate::names::GENERATED_NOTE;
 /// Why the output could not be written or compared.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("could not write {}: {source}", path.display())]
+    #[error("could not write {}", path.display())]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("could not read {}: {source}", path.display())]
+    #[error("could not read {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

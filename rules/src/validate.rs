@@ -3,12 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::gen::alertmanager::expected_receiver;
 use crate::gen::{Output, ALERTMANAGER_FILE};
+use crate::model::Routing;
 
 /// Why validation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
-    #[error("could not run {tool} (is it installed and on PATH?): {source}")]
+    #[error("could not run {tool} (is it installed and on PATH?)")]
     Spawn {
         tool: String,
         source: std::io::Error,
@@ -21,8 +23,8 @@ pub enum ValidateError {
     },
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
-    #[error("could not create a temporary directory: {0}")]
-    Temp(std::io::Error),
+    #[error("could not create a temporary directory")]
+    Temp(#[source] std::io::Error),
 }
 
 /// What the tools said, for the user.
@@ -31,8 +33,14 @@ pub struct Report {
     pub lines: Vec<String>,
 }
 
-/// Writes `out` to a temporary directory and runs every tool over it.
-pub fn validate(out: &Output, promtool: &Path, amtool: &Path) -> Result<Report, ValidateError> {
+/// Writes `out` to a temporary directory and runs every tool over it; with `routing`, also
+/// checks with `amtool config routes test` that every route picks its receiver.
+pub fn validate(
+    out: &Output,
+    routing: Option<&Routing>,
+    promtool: &Path,
+    amtool: &Path,
+) -> Result<Report, ValidateError> {
     let dir = tempfile::tempdir().map_err(ValidateError::Temp)?;
     crate::output::write(out, dir.path())?;
     let mut report = Report::default();
@@ -56,8 +64,38 @@ pub fn validate(out: &Output, promtool: &Path, amtool: &Path) -> Result<Report, 
     if out.files.contains_key(Path::new(ALERTMANAGER_FILE)) {
         let args = vec!["check-config".into(), ALERTMANAGER_FILE.into()];
         report.lines.push(run(amtool, &args, dir.path())?);
+        if let Some(routing) = routing {
+            for case in route_cases(routing) {
+                report.lines.push(run(amtool, &case, dir.path())?);
+            }
+        }
     }
     Ok(report)
+}
+
+/// `amtool config routes test` arguments: one case per route, with the labels it matches and
+/// the receivers the first-match rule predicts, and one case matching no route.
+pub fn route_cases(routing: &Routing) -> Vec<Vec<String>> {
+    let mut cases = Vec::new();
+    let mut add = |team: Option<&str>, severity: Option<&str>| {
+        let receivers = expected_receiver(routing, team, severity);
+        let mut args: Vec<String> = vec![
+            "config".into(),
+            "routes".into(),
+            "test".into(),
+            format!("--config.file={ALERTMANAGER_FILE}"),
+            format!("--verify.receivers={}", receivers.join(",")),
+        ];
+        args.extend(team.map(|t| format!("team={t}")));
+        args.extend(severity.map(|s| format!("severity={s}")));
+        args.push("alertname=RulegenRouteTest".into());
+        cases.push(args);
+    };
+    for r in &routing.routes {
+        add(r.team.as_deref(), r.severity.as_deref());
+    }
+    add(None, Some("info"));
+    cases
 }
 
 /// Runs a tool in `dir`, returning its output or failing with it.

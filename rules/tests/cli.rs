@@ -26,7 +26,7 @@ fn check_lists_stale_missing_and_orphaned_files_and_exits_one() {
     assert!(clean.status.success(), "{}", stdout(&clean));
 
     std::fs::write(dir.path().join("rules/api.yml"), "edited by hand\n").unwrap();
-    std::fs::remove_file(dir.path().join("rules/unittests/api.yml")).unwrap();
+    std::fs::remove_file(dir.path().join("rules/unittests/api.slo.yml")).unwrap();
     let orphan = format!("# {}\ngroups: []\n", rulegen::names::GENERATED_NOTE);
     std::fs::write(dir.path().join("rules/old.yml"), orphan).unwrap();
     std::fs::write(dir.path().join("rules/mine.yml"), "groups: []\n").unwrap();
@@ -35,7 +35,10 @@ fn check_lists_stale_missing_and_orphaned_files_and_exits_one() {
     assert_eq!(drift.status.code(), Some(1));
     let text = stdout(&drift);
     assert!(text.contains("stale: rules/api.yml"), "{text}");
-    assert!(text.contains("missing: rules/unittests/api.yml"), "{text}");
+    assert!(
+        text.contains("missing: rules/unittests/api.slo.yml"),
+        "{text}"
+    );
     assert!(
         text.contains("no longer generated: rules/old.yml"),
         "{text}"

@@ -1,7 +1,10 @@
 //! Generators: each reads the model and adds its files to one in-memory output tree, so that
 //! `generate` writes it and `check` compares it with what is on disk.
 
+pub mod alertmanager;
+pub mod anomaly;
 pub mod operator;
+pub mod packs;
 pub mod rulefile;
 pub mod slo;
 pub mod unittest;
@@ -95,6 +98,15 @@ pub fn generate(model: &Model, opts: &Options) -> Output {
             .or_default()
             .extend(slo::groups(slo, opts));
     }
+    if model.packs.enabled {
+        files.insert(packs::FILE_STEM.to_string(), packs::groups(&model.packs));
+    }
+    for d in all_detectors(model) {
+        files
+            .entry(d.output.clone())
+            .or_default()
+            .push(anomaly::group(&d));
+    }
     for (stem, groups) in &files {
         let rules = RuleFile {
             groups: groups.clone(),
@@ -106,9 +118,21 @@ pub fn generate(model: &Model, opts: &Options) -> Output {
         out.add(Path::new(RULES_DIR).join(format!("{stem}.yml")), text);
     }
     if opts.format == Format::Prometheus {
-        for (stem, text) in unittest::files(model, &files, opts) {
-            out.add(Path::new(UNITTESTS_DIR).join(format!("{stem}.yml")), text);
+        for (name, text) in unittest::files(model, &files, opts) {
+            out.add(Path::new(UNITTESTS_DIR).join(name), text);
         }
     }
+    if let Some(routing) = &model.routing {
+        out.add(ALERTMANAGER_FILE, alertmanager::file(routing, model));
+    }
     out
+}
+
+/// The spec's anomaly detectors, then the packs' own when the packs are on.
+pub fn all_detectors(model: &Model) -> Vec<crate::model::Detector> {
+    let mut all = model.anomalies.clone();
+    if model.packs.enabled {
+        all.extend(packs::detectors(&model.packs));
+    }
+    all
 }

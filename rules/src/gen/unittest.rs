@@ -10,7 +10,7 @@ use super::rulefile::{num, to_yaml, Group};
 use super::slo::{alert_enabled, alert_labels, counts_events, series_labels, windows, BASE_WINDOW};
 use super::Options;
 use crate::duration::Duration;
-use crate::model::{Model, Severity, Sli, Slo};
+use crate::model::{Detector, Model, Seasonality, Severity, Sli, Slo};
 use crate::names as n;
 
 /// Sample spacing of the simulated series.
@@ -31,6 +31,21 @@ pub struct TestCase {
     pub interval: Duration,
     pub input_series: Vec<Series>,
     pub alert_rule_test: Vec<AlertTest>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub promql_expr_test: Vec<ExprTest>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExprTest {
+    pub expr: String,
+    pub eval_time: Duration,
+    pub exp_samples: Vec<Sample>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Sample {
+    pub labels: String,
+    pub value: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,7 +67,9 @@ pub struct ExpAlert {
     pub exp_annotations: BTreeMap<String, String>,
 }
 
-/// One test file per rule file that has SLO or anomaly alerts.
+/// Test files by name: `<stem>.slo.yml` for the SLOs of a rule file, `<stem>.weekly.yml` and
+/// `<stem>.daily.yml` for its anomaly detectors, which need days of data and so a coarser
+/// evaluation interval.
 pub fn files(
     model: &Model,
     rule_files: &BTreeMap<String, Vec<Group>>,
@@ -60,21 +77,51 @@ pub fn files(
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (stem, groups) in rule_files {
-        let mut tests = Vec::new();
-        for slo in model.slos.iter().filter(|s| &s.output == stem) {
-            tests.extend(slo_cases(slo, groups, opts));
+        let slo_tests: Vec<TestCase> = model
+            .slos
+            .iter()
+            .filter(|s| &s.output == stem)
+            .flat_map(|slo| slo_cases(slo, groups, opts))
+            .collect();
+        let detectors: Vec<Detector> = super::all_detectors(model)
+            .into_iter()
+            .filter(|d| &d.output == stem)
+            .collect();
+        let rule_file = format!("../{stem}.yml");
+        if !slo_tests.is_empty() {
+            out.push((
+                format!("{stem}.slo.yml"),
+                test_file(&rule_file, INTERVAL, slo_tests),
+            ));
         }
-        if tests.is_empty() {
-            continue;
+        for (suffix, seasonality) in [
+            ("weekly", Seasonality::Weekly),
+            ("daily", Seasonality::Daily),
+        ] {
+            let tests: Vec<TestCase> = detectors
+                .iter()
+                .filter(|d| {
+                    super::anomaly::test_interval(d.seasonality)
+                        == super::anomaly::test_interval(seasonality)
+                })
+                .flat_map(|d| super::anomaly::cases(d, groups))
+                .collect();
+            if !tests.is_empty() {
+                let interval = super::anomaly::test_interval(seasonality);
+                let text = test_file(&rule_file, interval, tests);
+                out.push((format!("{stem}.{suffix}.yml"), text));
+            }
         }
-        let file = TestFile {
-            rule_files: vec![format!("../{stem}.yml")],
-            evaluation_interval: INTERVAL,
-            tests,
-        };
-        out.push((stem.clone(), to_yaml(&file)));
     }
     out
+}
+
+fn test_file(rule_file: &str, interval: Duration, tests: Vec<TestCase>) -> String {
+    to_yaml(&TestFile {
+        rule_files: vec![rule_file.to_string()],
+        evaluation_interval: interval,
+        tests,
+    })
 }
 
 /// Burn-rate thresholds (factor times budget) of the enabled pairs of one severity.
@@ -187,6 +234,7 @@ fn slo_case(slo: &Slo, groups: &[Group], opts: &Options, what: &str, ratio: f64)
             alertname: slo.alerting.name.clone(),
             exp_alerts,
         }],
+        promql_expr_test: Vec::new(),
     }
 }
 

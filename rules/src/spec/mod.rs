@@ -38,7 +38,7 @@ impl SpecError {
 /// Why specs could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("could not read {}: {source}", path.display())]
+    #[error("could not read {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

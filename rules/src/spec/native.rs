@@ -232,6 +232,10 @@ struct PacksSpec {
     /// Thresholds overriding the packs' defaults, by name (see the README).
     #[serde(default)]
     thresholds: BTreeMap<String, f64>,
+    /// Exporters that are deployed (default: all four); the others get no alerts about
+    /// being down or absent.
+    #[serde(default)]
+    exporters: Option<Vec<String>>,
 }
 
 /// Maps one `rulegen/v1` document onto the model.
@@ -288,16 +292,30 @@ pub fn load(doc: &Document, model: &mut Model) -> Result<(), Vec<SpecError>> {
 
 fn packs(doc: &Document, p: PacksSpec, errors: &mut Vec<SpecError>) -> Packs {
     for k in p.thresholds.keys() {
-        if !PACK_THRESHOLDS.contains(&k.as_str()) {
+        if !crate::gen::packs::THRESHOLDS.iter().any(|(n, _)| n == k) {
             errors.push(SpecError::new(
                 doc.locate(&format!("packs.thresholds.{k}")),
                 format!("unknown pack threshold {k:?}"),
             ));
         }
     }
+    let known = crate::gen::packs::EXPORTERS.map(|(job, _)| job);
+    for (i, e) in p.exporters.iter().flatten().enumerate() {
+        if !known.contains(&e.as_str()) {
+            errors.push(SpecError::new(
+                doc.locate(&format!("packs.exporters.{i}")),
+                format!(
+                    "unknown exporter {e:?}, expected one of {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let default = Packs::default();
     Packs {
         enabled: p.enabled,
         thresholds: p.thresholds,
+        exporters: p.exporters.unwrap_or(default.exporters),
     }
 }
 
@@ -623,6 +641,17 @@ fn detector(doc: &Document, i: usize, d: &DetectorSpec) -> Result<Detector, Vec<
         ));
     }
     errors.extend(check_labels(doc, &format!("{path}.labels"), &d.labels));
+    let longest = Duration(seasonality.season().seconds() / 12);
+    if d.for_ > longest {
+        errors.push(SpecError::new(
+            at("for"),
+            format!(
+                "for {} is too long: an anomaly lasting more than {longest} (a twelfth of the \
+                 season) moves its own band",
+                d.for_
+            ),
+        ));
+    }
     let expr = query(doc, &format!("{path}.expr"), &d.expr);
     errors.extend(check_query(&expr, false).err());
     if !errors.is_empty() {
@@ -642,5 +671,3 @@ fn detector(doc: &Document, i: usize, d: &DetectorSpec) -> Result<Detector, Vec<
         location: doc.locate(&path),
     })
 }
-
-const PACK_THRESHOLDS: &[&str] = &[];

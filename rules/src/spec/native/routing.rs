@@ -92,7 +92,7 @@ struct RouteSpec {
 struct ReceiverSpec {
     /// Receiver name.
     name: String,
-    /// Webhook receiver; the URL is read from a file.
+    /// Webhook receiver; a bearer token, if any, is read from a file.
     #[serde(default)]
     webhook: Option<WebhookSpec>,
     /// Slack receiver; the webhook URL is read from a file.
@@ -109,8 +109,11 @@ struct ReceiverSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WebhookSpec {
-    /// File holding the webhook URL.
-    url_file: String,
+    /// Webhook URL; put no secret in it (Alertmanager 0.25 has no `url_file`).
+    url: String,
+    /// File holding a bearer token sent in the `Authorization` header.
+    #[serde(default)]
+    bearer_token_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,7 +255,8 @@ fn receivers(doc: &Document, rs: &[ReceiverSpec], errors: &mut Vec<SpecError>) -
         }
         let kind = if let Some(w) = &r.webhook {
             ReceiverKind::Webhook {
-                url_file: w.url_file.clone(),
+                url: w.url.clone(),
+                bearer_token_file: w.bearer_token_file.clone(),
             }
         } else if let Some(s) = &r.slack {
             ReceiverKind::Slack {
