@@ -148,6 +148,8 @@ pub struct AlertSpec {
     pub enabled: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// How long the condition must hold before the alert fires (none: at once).
+    pub for_: Option<Duration>,
 }
 
 /// Page or ticket.

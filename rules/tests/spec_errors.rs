@@ -155,3 +155,34 @@ fn every_bad_name_in_a_document_is_reported_at_once() {
         ],
     );
 }
+
+#[test]
+fn a_sloth_plugin_sli_is_refused_rather_than_ignored() {
+    assert_errors(
+        "sloth-plugin.yml",
+        &["sloth-plugin.yml:7:7: Sloth plugins are not supported: rulegen cannot run them; write \
+           the SLI as events or raw"],
+    );
+}
+
+#[test]
+fn a_sloth_alert_needs_a_name_unless_both_alerts_are_disabled() {
+    assert_errors(
+        "sloth-no-alert-name.yml",
+        &[
+            "sloth-no-alert-name.yml:10:5: alerting.name is required unless both page_alert and \
+           ticket_alert are disabled",
+        ],
+    );
+}
+
+#[test]
+fn a_sloth_version_other_than_prometheus_v1_is_refused() {
+    assert_errors(
+        "sloth-wrong-version.yml",
+        &[
+            "sloth-wrong-version.yml:1:10: unsupported Sloth version \"prometheus/v2\", expected \
+           \"prometheus/v1\"",
+        ],
+    );
+}

@@ -36,6 +36,11 @@ fn the_native_golden_output_passes_promtool_and_its_unit_tests() {
 }
 
 #[test]
+fn the_sloth_golden_output_passes_promtool_and_its_unit_tests() {
+    assert_valid("tests/golden/sloth/specs");
+}
+
+#[test]
 fn the_example_specs_pass_promtool_and_amtool() {
     assert_valid("specs");
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::rulefile::{num, selector, Group, Rule};
 use super::Options;
 use crate::duration::Duration;
-use crate::model::{Latency, Severity, Sli, Slo};
+use crate::model::{AlertSpec, Latency, Severity, Sli, Slo};
 use crate::names as n;
 
 /// The five minute window every SLO records, whatever its alert windows.
@@ -291,11 +291,16 @@ fn alert_rules(slo: &Slo) -> Vec<Rule> {
         .collect()
 }
 
-pub fn alert_enabled(slo: &Slo, severity: Severity) -> bool {
-    let spec = match severity {
+/// The page or the ticket alert of an SLO.
+pub fn alert_spec(slo: &Slo, severity: Severity) -> &AlertSpec {
+    match severity {
         Severity::Page => &slo.alerting.page,
         Severity::Ticket => &slo.alerting.ticket,
-    };
+    }
+}
+
+pub fn alert_enabled(slo: &Slo, severity: Severity) -> bool {
+    let spec = alert_spec(slo, severity);
     spec.enabled && slo.alerting.windows.iter().any(|w| w.severity == severity)
 }
 
@@ -309,6 +314,7 @@ fn alert_rule(slo: &Slo, severity: Severity) -> Rule {
         .collect();
     let expr = pairs.join("\nor\n");
     let mut rule = Rule::alert(&slo.alerting.name, expr, alert_labels(slo, severity));
+    rule.for_ = alert_spec(slo, severity).for_;
     rule.annotations = annotations(slo, severity);
     rule
 }

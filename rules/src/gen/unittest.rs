@@ -195,7 +195,7 @@ fn traffic(slo: &Slo) -> f64 {
 fn slo_case(slo: &Slo, groups: &[Group], opts: &Options, what: &str, ratio: f64) -> TestCase {
     let rps = traffic(slo);
     let (input_series, extra) = match &slo.sli {
-        Sli::Latency(l) => latency_series(l, opts, ratio, rps),
+        Sli::Latency(l) => latency_series(slo, l, opts, ratio, rps),
         _ => recorded_series(slo, ratio, rps),
     };
     let mut series_labels = series_labels(slo);
@@ -225,31 +225,77 @@ fn slo_case(slo: &Slo, groups: &[Group], opts: &Options, what: &str, ratio: f64)
             });
         }
     }
-    TestCase {
+    let mut case = TestCase {
         name: format!("{}: {what} (error ratio {})", slo.id, num(ratio)),
         interval: INTERVAL,
         input_series,
-        alert_rule_test: vec![AlertTest {
-            eval_time: EVAL,
+        alert_rule_test: Vec::new(),
+        promql_expr_test: Vec::new(),
+    };
+    let templated = exp_alerts
+        .iter()
+        .any(|a| a.exp_annotations.values().any(|v| v.contains("{{")));
+    if templated {
+        // Annotations that use more than `$labels` cannot be predicted here: check the
+        // firing alerts through the ALERTS series, which carries the labels only.
+        case.promql_expr_test.push(firing_alerts(slo, exp_alerts));
+    } else {
+        case.alert_rule_test.push(AlertTest {
+            eval_time: eval_time(slo),
             alertname: slo.alerting.name.clone(),
             exp_alerts,
-        }],
-        promql_expr_test: Vec::new(),
+        });
+    }
+    case
+}
+
+fn firing_alerts(slo: &Slo, exp_alerts: Vec<ExpAlert>) -> ExprTest {
+    let alert = BTreeMap::from([
+        ("alertname".to_string(), slo.alerting.name.clone()),
+        ("alertstate".to_string(), "firing".to_string()),
+        (n::LABEL_ID.to_string(), slo.id.clone()),
+    ]);
+    let exp_samples = exp_alerts
+        .into_iter()
+        .map(|a| {
+            let mut labels = a.exp_labels;
+            labels.insert("alertname".into(), slo.alerting.name.clone());
+            labels.insert("alertstate".into(), "firing".into());
+            Sample {
+                labels: format!("ALERTS{}", super::rulefile::selector(&labels)),
+                value: 1.0,
+            }
+        })
+        .collect();
+    ExprTest {
+        expr: format!("ALERTS{}", super::rulefile::selector(&alert)),
+        eval_time: eval_time(slo),
+        exp_samples,
     }
 }
 
-fn steps() -> u64 {
-    EVAL.seconds() / INTERVAL.seconds()
+/// When an SLO's alerts are checked: two hours of burning, plus their `for`.
+fn eval_time(slo: &Slo) -> Duration {
+    let longest_for = [Severity::Page, Severity::Ticket]
+        .iter()
+        .filter_map(|s| super::slo::alert_spec(slo, *s).for_)
+        .max()
+        .unwrap_or_default();
+    Duration(EVAL.seconds() + longest_for.seconds())
+}
+
+fn steps(slo: &Slo) -> u64 {
+    eval_time(slo).seconds() / INTERVAL.seconds()
 }
 
 /// A counter growing by `per_step` every interval, from zero.
-fn counter(per_step: f64) -> String {
-    format!("0+{}x{}", num(per_step), steps())
+fn counter(slo: &Slo, per_step: f64) -> String {
+    format!("0+{}x{}", num(per_step), steps(slo))
 }
 
 /// A constant gauge.
-fn gauge(value: f64) -> String {
-    format!("{}+0x{}", num(value), steps())
+fn gauge(slo: &Slo, value: f64) -> String {
+    format!("{}+0x{}", num(value), steps(slo))
 }
 
 fn series(name: &str, labels: &BTreeMap<String, String>, values: String) -> Series {
@@ -261,6 +307,7 @@ fn series(name: &str, labels: &BTreeMap<String, String>, values: String) -> Seri
 
 /// Raw histogram series whose share above the threshold is `ratio`.
 fn latency_series(
+    slo: &Slo,
     l: &crate::model::Latency,
     opts: &Options,
     ratio: f64,
@@ -281,13 +328,17 @@ fn latency_series(
         series(
             &format!("{}_bucket", l.histogram),
             &le,
-            counter(per_step * (1.0 - ratio)),
+            counter(slo, per_step * (1.0 - ratio)),
         ),
-        series(&format!("{}_bucket", l.histogram), &inf, counter(per_step)),
+        series(
+            &format!("{}_bucket", l.histogram),
+            &inf,
+            counter(slo, per_step),
+        ),
         series(
             &format!("{}_count", l.histogram),
             &labels,
-            counter(per_step),
+            counter(slo, per_step),
         ),
     ];
     (out, by)
@@ -307,12 +358,12 @@ fn recorded_series(slo: &Slo, ratio: f64, rps: f64) -> (Vec<Series>, BTreeMap<St
         out.push(series(
             n::SLI_ERRORS_RATE5M,
             &windowed(base.clone()),
-            gauge(rps * ratio),
+            gauge(slo, rps * ratio),
         ));
         out.push(series(
             n::SLI_REQUESTS_RATE5M,
             &windowed(base.clone()),
-            gauge(rps),
+            gauge(slo, rps),
         ));
     }
     for w in windows(slo) {
@@ -322,7 +373,7 @@ fn recorded_series(slo: &Slo, ratio: f64, rps: f64) -> (Vec<Series>, BTreeMap<St
         out.push(series(
             &n::sli_error_ratio(&w.to_string()),
             &windowed(w.to_string()),
-            gauge(ratio),
+            gauge(slo, ratio),
         ));
     }
     (out, BTreeMap::new())

@@ -160,6 +160,9 @@ struct AlertToggle {
     /// Set to true to drop this alert.
     #[serde(default)]
     disable: bool,
+    /// How long the burn must last before the alert fires (default: at once); at most 1h.
+    #[serde(default, rename = "for")]
+    for_: Option<Duration>,
     /// Labels for this alert only.
     #[serde(default)]
     labels: BTreeMap<String, String>,
@@ -516,6 +519,14 @@ fn alerting(
     if let Some(name) = &a.name {
         errors.extend(check_alert_name(doc, &format!("{path}.name"), name));
     }
+    for (key, t) in [("page", &a.page), ("ticket", &a.ticket)] {
+        if t.for_.is_some_and(|f| f > Duration::hours(1)) {
+            errors.push(SpecError::new(
+                doc.locate(&format!("{path}.{key}.for")),
+                "for must be at most 1h: a burn-rate alert that waits longer pages too late",
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -523,6 +534,7 @@ fn alerting(
         enabled: !t.disable,
         labels: t.labels.clone(),
         annotations: t.annotations.clone(),
+        for_: t.for_,
     };
     Ok(Alerting {
         name: a
