@@ -63,6 +63,11 @@ fn sloth_specs_generate_the_golden_rules_and_tests() {
 }
 
 #[test]
+fn openslo_documents_generate_the_golden_rules_and_tests() {
+    check_case("openslo", Options::default());
+}
+
+#[test]
 fn generating_twice_gives_the_same_bytes() {
     let model = load_paths(&[PathBuf::from("tests/golden/native/specs")]).unwrap();
     let opts = Options {

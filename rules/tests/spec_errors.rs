@@ -186,3 +186,52 @@ fn a_sloth_version_other_than_prometheus_v1_is_refused() {
         ],
     );
 }
+
+#[test]
+fn openslo_timeslices_and_months_are_refused_rather_than_approximated() {
+    assert_errors(
+        "openslo-timeslices.yml",
+        &[
+            "openslo-timeslices.yml:16:17: duration \"1M\" has no fixed length; give it in days or \
+             weeks (e.g. 28d, 4w)",
+            "openslo-timeslices.yml:18:20: budgetingMethod \"Timeslices\" is not supported: \
+             rulegen counts events (Occurrences); time slices would need a different SLI",
+        ],
+    );
+}
+
+#[test]
+fn openslo_calendar_windows_and_unknown_references_are_refused() {
+    assert_errors(
+        "openslo-calendar.yml",
+        &[
+            "openslo-calendar.yml:7:17: no SLI named \"missing-sli\"",
+            "openslo-calendar.yml:9:7: calendar time windows are not supported: Prometheus rules \
+             measure rolling windows",
+        ],
+    );
+}
+
+#[test]
+fn openslo_alerting_that_cannot_be_honoured_is_refused() {
+    assert_errors(
+        "openslo-alerting.yml",
+        &[
+            "openslo-alerting.yml:16:20: alertWhenNoData is not supported: burn-rate alerts cannot \
+             fire on missing data; add an absent() alert",
+            "openslo-alerting.yml:18:26: no AlertCondition named \"nowhere\"",
+            "openslo-alerting.yml:19:3: notificationTargets are not supported: route alerts in the \
+             rulegen routing section",
+            "openslo-alerting.yml:23:7: OpenSLO kind \"AlertNotificationTarget\" is not supported; \
+             expected SLO, SLI, AlertPolicy, AlertCondition, Service or DataSource",
+        ],
+    );
+}
+
+#[test]
+fn an_openslo_metric_source_must_name_a_known_data_source() {
+    assert_errors(
+        "openslo-sli.yml",
+        &["openslo-sli.yml:8:44: no DataSource named \"thanos\""],
+    );
+}

@@ -41,6 +41,11 @@ fn the_sloth_golden_output_passes_promtool_and_its_unit_tests() {
 }
 
 #[test]
+fn the_openslo_golden_output_passes_promtool_and_its_unit_tests() {
+    assert_valid("tests/golden/openslo/specs");
+}
+
+#[test]
 fn the_example_specs_pass_promtool_and_amtool() {
     assert_valid("specs");
 }
