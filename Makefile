@@ -22,7 +22,7 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test: deps lint ## The whole test suite (installs what it needs)
-	$(CARGO) test --workspace
+	scripts/test.sh
 
 build: ## Debug build of every binary
 	$(CARGO) build --workspace
