@@ -3,6 +3,7 @@
 
 pub mod alertmanager;
 pub mod anomaly;
+pub mod dashboards;
 pub mod operator;
 pub mod packs;
 pub mod rulefile;
@@ -121,6 +122,9 @@ pub fn generate(model: &Model, opts: &Options) -> Output {
         for (name, text) in unittest::files(model, &files, opts) {
             out.add(Path::new(UNITTESTS_DIR).join(name), text);
         }
+    }
+    for (name, text) in dashboards::files(model, opts) {
+        out.add(Path::new(DASHBOARDS_DIR).join(name), text);
     }
     if let Some(routing) = &model.routing {
         out.add(ALERTMANAGER_FILE, alertmanager::file(routing, model));
