@@ -28,10 +28,16 @@ fn files_under(dir: &Path) -> BTreeMap<PathBuf, String> {
 }
 
 fn check_case(case: &str, opts: Options) {
+    check_case_into(case, "out", opts);
+}
+
+/// Generates `case`'s specs with `opts` and compares with `tests/golden/<case>/<out>/`.
+fn check_case_into(case: &str, out: &str, opts: Options) {
     let root = PathBuf::from("tests/golden").join(case);
     let model = load_paths(&[root.join("specs")]).unwrap_or_else(|e| panic!("{case}: {e}"));
-    let out = generate(&model, &opts);
-    let expected_dir = root.join("out");
+    let out_files = generate(&model, &opts);
+    let expected_dir = root.join(out);
+    let out = out_files;
     if std::env::var_os("RULEGEN_BLESS").is_some() {
         let _ = std::fs::remove_dir_all(&expected_dir);
         rulegen::output::write(&out, &expected_dir).unwrap();
@@ -65,6 +71,24 @@ fn sloth_specs_generate_the_golden_rules_and_tests() {
 #[test]
 fn openslo_documents_generate_the_golden_rules_and_tests() {
     check_case("openslo", Options::default());
+}
+
+#[test]
+fn the_operator_format_wraps_the_same_groups_in_prometheus_rules() {
+    let opts = Options {
+        format: Format::PrometheusOperator,
+        target: Target::Prometheus2,
+    };
+    check_case_into("native", "out-operator", opts);
+}
+
+#[test]
+fn prometheus_3_gets_float_le_labels() {
+    let opts = Options {
+        format: Format::Prometheus,
+        target: Target::Prometheus3,
+    };
+    check_case_into("prometheus-3", "out", opts);
 }
 
 #[test]

@@ -171,9 +171,9 @@ fn latency_queries(l: &Latency, window: Duration, opts: &Options) -> (String, St
     let sel = selector(&l.matchers);
     let mut bucket = l.matchers.clone();
     bucket.insert("le".to_string(), opts.target.le_value(&l.threshold));
-    let total = format!("sum{by} (rate({}_count{sel}[{window}]))", l.histogram);
+    let total = format!("sum{by}(rate({}_count{sel}[{window}]))", l.histogram);
     let good = format!(
-        "sum{by} (rate({}_bucket{}[{window}]))",
+        "sum{by}(rate({}_bucket{}[{window}]))",
         l.histogram,
         selector(&bucket)
     );
