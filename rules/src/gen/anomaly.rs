@@ -145,14 +145,10 @@ fn seasonality_name(s: Seasonality) -> &'static str {
 /// jump past the band fires the alert of that direction once `for` has passed, also when
 /// the data of one season ago has a gap; the lower band of a signal falling to zero stays at
 /// zero.
-pub fn cases(d: &Detector, groups: &[Group]) -> Vec<TestCase> {
+pub fn cases(d: &Detector, group: Option<&Group>) -> Vec<TestCase> {
     let t = Timeline::of(d);
     let steady = |v: &str| format!("100+0x{} {v}+0x{}", t.before - 1, t.after - 1);
-    let rules: Vec<&Rule> = groups
-        .iter()
-        .filter(|g| g.name == n::group_anomaly(&d.name))
-        .flat_map(|g| &g.rules)
-        .collect();
+    let rules: Vec<&Rule> = group.iter().flat_map(|g| &g.rules).collect();
     let expect = |dir: &str| expected(&rules, dir);
     let mut cases = vec![
         t.case(

@@ -2,7 +2,7 @@
 //! slow burn fires the ticket only, and no errors fire nothing; for every anomaly detector, a
 //! spike outside the band fires and a steady signal does not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -76,12 +76,17 @@ pub fn files(
     opts: &Options,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (stem, groups) in rule_files {
+    for (stem, all_groups) in rule_files {
+        let by_name: HashMap<&str, &Group> =
+            all_groups.iter().map(|g| (g.name.as_str(), g)).collect();
         let slo_tests: Vec<TestCase> = model
             .slos
             .iter()
             .filter(|s| &s.output == stem)
-            .flat_map(|slo| slo_cases(slo, groups, opts))
+            .flat_map(|slo| {
+                let alerts = by_name.get(n::group_alerts(&slo.id).as_str()).copied();
+                slo_cases(slo, alerts, opts)
+            })
             .collect();
         let detectors: Vec<Detector> = super::all_detectors(model)
             .into_iter()
@@ -104,7 +109,10 @@ pub fn files(
                     super::anomaly::test_interval(d.seasonality)
                         == super::anomaly::test_interval(seasonality)
                 })
-                .flat_map(|d| super::anomaly::cases(d, groups))
+                .flat_map(|d| {
+                    let group = by_name.get(n::group_anomaly(&d.name).as_str()).copied();
+                    super::anomaly::cases(d, group)
+                })
                 .collect();
             if !tests.is_empty() {
                 let interval = super::anomaly::test_interval(seasonality);
@@ -145,18 +153,18 @@ fn max(v: &[f64]) -> Option<f64> {
     v.iter().copied().reduce(f64::max)
 }
 
-fn slo_cases(slo: &Slo, groups: &[Group], opts: &Options) -> Vec<TestCase> {
+fn slo_cases(slo: &Slo, alerts: Option<&Group>, opts: &Options) -> Vec<TestCase> {
     let page = thresholds(slo, Severity::Page);
     let ticket = thresholds(slo, Severity::Ticket);
     if page.is_empty() && ticket.is_empty() {
         return Vec::new();
     }
-    let mut cases = vec![slo_case(slo, groups, opts, "no errors fire nothing", 0.0)];
+    let mut cases = vec![slo_case(slo, alerts, opts, "no errors fire nothing", 0.0)];
     if let Some(hi) = max(&page) {
         let ratio = (hi * 1.5).min(1.0);
         cases.push(slo_case(
             slo,
-            groups,
+            alerts,
             opts,
             "a fast burn fires the page",
             ratio,
@@ -169,7 +177,7 @@ fn slo_cases(slo: &Slo, groups: &[Group], opts: &Options) -> Vec<TestCase> {
             let ratio = (lo + ceiling) / 2.0;
             cases.push(slo_case(
                 slo,
-                groups,
+                alerts,
                 opts,
                 "a slow burn fires the ticket only",
                 ratio,
@@ -192,7 +200,7 @@ fn traffic(slo: &Slo) -> f64 {
     needed.max(10.0).ceil()
 }
 
-fn slo_case(slo: &Slo, groups: &[Group], opts: &Options, what: &str, ratio: f64) -> TestCase {
+fn slo_case(slo: &Slo, alerts: Option<&Group>, opts: &Options, what: &str, ratio: f64) -> TestCase {
     let rps = traffic(slo);
     let (input_series, extra) = match &slo.sli {
         Sli::Latency(l) => latency_series(slo, l, opts, ratio, rps),
@@ -200,10 +208,7 @@ fn slo_case(slo: &Slo, groups: &[Group], opts: &Options, what: &str, ratio: f64)
     };
     let mut series_labels = series_labels(slo);
     series_labels.extend(extra);
-    let alerts = groups
-        .iter()
-        .filter(|g| g.name == n::group_alerts(&slo.id))
-        .flat_map(|g| &g.rules);
+    let alerts = alerts.iter().flat_map(|g| &g.rules);
     let mut exp_alerts = Vec::new();
     for rule in alerts {
         let tier = rule.labels.get(n::LABEL_TIER).map(String::as_str);
