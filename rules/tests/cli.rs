@@ -25,8 +25,12 @@ fn check_lists_stale_missing_and_orphaned_files_and_exits_one() {
     let clean = rulegen(&["check", "--spec", spec, "--out", out]);
     assert!(clean.status.success(), "{}", stdout(&clean));
 
-    std::fs::write(dir.path().join("rules/api.yml"), "edited by hand\n").unwrap();
-    std::fs::remove_file(dir.path().join("rules/unittests/api.slo.yml")).unwrap();
+    std::fs::write(
+        dir.path().join("rules/api-availability.yml"),
+        "edited by hand\n",
+    )
+    .unwrap();
+    std::fs::remove_file(dir.path().join("rules/unittests/api-availability.slo.yml")).unwrap();
     let orphan = format!("# {}\ngroups: []\n", rulegen::names::GENERATED_NOTE);
     std::fs::write(dir.path().join("rules/old.yml"), orphan).unwrap();
     std::fs::write(dir.path().join("rules/mine.yml"), "groups: []\n").unwrap();
@@ -34,9 +38,9 @@ fn check_lists_stale_missing_and_orphaned_files_and_exits_one() {
     let drift = rulegen(&["check", "--spec", spec, "--out", out]);
     assert_eq!(drift.status.code(), Some(1));
     let text = stdout(&drift);
-    assert!(text.contains("stale: rules/api.yml"), "{text}");
+    assert!(text.contains("stale: rules/api-availability.yml"), "{text}");
     assert!(
-        text.contains("missing: rules/unittests/api.slo.yml"),
+        text.contains("missing: rules/unittests/api-availability.slo.yml"),
         "{text}"
     );
     assert!(

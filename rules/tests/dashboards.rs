@@ -118,7 +118,7 @@ fn slo_alerts_link_to_the_slo_dashboard() {
         &load_paths(&[PathBuf::from("specs")]).unwrap(),
         &Options::default(),
     );
-    let rules = &out.files[Path::new("rules/web.yml")];
+    let rules = &out.files[Path::new("rules/shop-lcp.yml")];
     assert!(
         rules.contains("dashboard_url: /d/rulegen-slo-overview/slo-overview?var-slo_id=shop-lcp")
     );

@@ -55,7 +55,10 @@ fn the_unit_tests_catch_a_page_threshold_that_is_too_high() {
     let mut model = model("tests/golden/native/specs");
     model.packs.enabled = false;
     let mut out = generate(&model, &Options::default());
-    let rules = out.files.get_mut(Path::new("rules/api.yml")).unwrap();
+    let rules = out
+        .files
+        .get_mut(Path::new("rules/api-availability.yml"))
+        .unwrap();
     assert!(rules.contains("(14.4 * 0.001)"));
     *rules = rules
         .replace("(14.4 * 0.001)", "(1000 * 0.001)")

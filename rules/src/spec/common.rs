@@ -117,12 +117,15 @@ pub fn check_objective(doc: &Document, path: &str, objective: f64) -> Result<(),
     }
 }
 
-/// The file stem a spec document's rules are written under.
-pub fn output_name(doc: &Document) -> String {
-    doc.file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rules".to_string())
+/// The rule file (without `.yml`) an SLO is written to: one file per SLO, so that its
+/// promtool unit tests evaluate its rules alone and stay fast however many SLOs exist.
+pub fn slo_output(id: &str) -> String {
+    id.to_string()
+}
+
+/// The rule file (without `.yml`) of an anomaly detector.
+pub fn detector_output(name: &str) -> String {
+    format!("anomaly-{name}")
 }
 
 #[cfg(test)]

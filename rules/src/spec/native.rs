@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::common::{
-    check_labels, check_name, check_objective, check_query, decode, output_name, query,
+    check_labels, check_name, check_objective, check_query, decode, detector_output, query,
+    slo_output,
 };
 use super::SpecError;
 use crate::duration::Duration;
@@ -368,8 +369,10 @@ fn slo(
     }
     let mut labels = doc_labels.clone();
     labels.extend(s.labels.clone());
+    let id = format!("{service}-{}", s.name);
     Ok(Slo {
-        id: format!("{service}-{}", s.name),
+        output: slo_output(&id),
+        id,
         service: service.to_string(),
         name: s.name.clone(),
         description: s.description.clone(),
@@ -378,7 +381,6 @@ fn slo(
         sli,
         labels,
         alerting,
-        output: output_name(doc),
         location: doc.locate(&path),
     })
 }
@@ -679,7 +681,7 @@ fn detector(doc: &Document, i: usize, d: &DetectorSpec) -> Result<Detector, Vec<
         non_negative: d.non_negative,
         labels: d.labels.clone(),
         annotations: d.annotations.clone(),
-        output: output_name(doc),
+        output: detector_output(&d.name),
         location: doc.locate(&path),
     })
 }

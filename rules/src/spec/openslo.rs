@@ -350,6 +350,7 @@ impl Collector {
             match objective(doc, &at, o, &sli, &self.data_sources) {
                 Ok((objective, sli)) => out.push(Slo {
                     id: format!("{}-{name}", s.service),
+                    output: super::common::slo_output(&format!("{}-{name}", s.service)),
                     service: s.service.clone(),
                     name,
                     description: s.description.clone(),
@@ -358,7 +359,6 @@ impl Collector {
                     sli,
                     labels: labels.clone(),
                     alerting: alerting.clone(),
-                    output: super::common::output_name(doc),
                     location: doc.locate(&at),
                 }),
                 Err(e) => errors.extend(e),

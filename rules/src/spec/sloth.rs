@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::common::{
-    check_labels, check_name, check_objective, check_query, decode, output_name, query,
+    check_labels, check_name, check_objective, check_query, decode, query, slo_output,
 };
 use super::native::check_alert_name;
 use super::SpecError;
@@ -144,8 +144,10 @@ fn slo(doc: &Document, i: usize, spec: &Spec, s: &SloSpec) -> Result<Slo, Vec<Sp
         (Ok(sli), Ok(alerting)) if errors.is_empty() => {
             let mut labels = spec.labels.clone();
             labels.extend(s.labels.clone());
+            let id = format!("{}-{}", spec.service, s.name);
             Ok(Slo {
-                id: format!("{}-{}", spec.service, s.name),
+                output: slo_output(&id),
+                id,
                 service: spec.service.clone(),
                 name: s.name.clone(),
                 description: s.description.clone(),
@@ -154,7 +156,6 @@ fn slo(doc: &Document, i: usize, spec: &Spec, s: &SloSpec) -> Result<Slo, Vec<Sp
                 sli,
                 labels,
                 alerting,
-                output: output_name(doc),
                 location: doc.locate(&path),
             })
         }
