@@ -149,3 +149,12 @@ fn no_secret_is_written_inline() {
         assert!(!config.contains(key), "{key} in {config}");
     }
 }
+
+#[test]
+fn every_pack_alert_fires_on_the_series_it_watches() {
+    let args = ["test".to_string(), "rules".into(), "packs.test.yml".into()];
+    let dir = Path::new("tests/promtool");
+    if let Err(e) = rulegen::validate::run(Path::new("promtool"), &args, dir) {
+        panic!("{e:?}");
+    }
+}

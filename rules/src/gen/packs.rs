@@ -78,7 +78,7 @@ fn rule(s: Spec) -> Rule {
         labels.insert(n::LABEL_EXPORTER.to_string(), s.exporter.to_string());
     }
     let mut r = Rule::alert(s.name, s.expr, labels);
-    r.for_ = Some(s.for_);
+    r.for_ = (s.for_.seconds() > 0).then_some(s.for_);
     r.annotations = BTreeMap::from([
         ("summary".to_string(), s.summary),
         ("description".to_string(), s.description.to_string()),
