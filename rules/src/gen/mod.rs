@@ -8,6 +8,7 @@ pub mod operator;
 pub mod packs;
 pub mod rulefile;
 pub mod slo;
+pub mod synth;
 pub mod unittest;
 
 use std::collections::BTreeMap;

@@ -202,10 +202,13 @@ fn traffic(slo: &Slo) -> f64 {
 
 fn slo_case(slo: &Slo, alerts: Option<&Group>, opts: &Options, what: &str, ratio: f64) -> TestCase {
     let rps = traffic(slo);
-    let (input_series, extra) = match &slo.sli {
-        Sli::Latency(l) => latency_series(slo, l, opts, ratio, rps),
-        _ => recorded_series(slo, ratio, rps),
+    let synthetic = match &slo.sli {
+        Sli::Latency(l) => Some(latency_series(slo, l, opts, ratio, rps)),
+        Sli::Events { errors, total } => event_series(slo, errors, total, ratio, rps),
+        Sli::Good { good, total } => event_series(slo, good, total, 1.0 - ratio, rps),
+        Sli::Raw { .. } => None,
     };
+    let (input_series, extra) = synthetic.unwrap_or_else(|| recorded_series(slo, ratio, rps));
     let mut series_labels = series_labels(slo);
     series_labels.extend(extra);
     let alerts = alerts.iter().flat_map(|g| &g.rules);
@@ -304,8 +307,13 @@ fn gauge(slo: &Slo, value: f64) -> String {
 }
 
 fn series(name: &str, labels: &BTreeMap<String, String>, values: String) -> Series {
+    let selector = if labels.is_empty() {
+        String::new()
+    } else {
+        super::rulefile::selector(labels)
+    };
     Series {
-        series: format!("{name}{}", super::rulefile::selector(labels)),
+        series: format!("{name}{selector}"),
         values,
     }
 }
@@ -347,6 +355,27 @@ fn latency_series(
         ),
     ];
     (out, by)
+}
+
+/// Raw counters the SLI's own queries read, when their shape allows it (see `synth`).
+fn event_series(
+    slo: &Slo,
+    part: &crate::model::Query,
+    total: &crate::model::Query,
+    fraction: f64,
+    rps: f64,
+) -> Option<(Vec<Series>, BTreeMap<String, String>)> {
+    let counters = super::synth::counters(
+        &part.render(BASE_WINDOW),
+        &total.render(BASE_WINDOW),
+        fraction,
+    )?;
+    let per_step = rps * INTERVAL.seconds() as f64;
+    let series = counters
+        .iter()
+        .map(|c| series(&c.name, &c.labels, counter(slo, per_step * c.share)))
+        .collect();
+    Some((series, BTreeMap::new()))
 }
 
 /// The SLI's own recorded series, for SLIs whose queries cannot be fed synthetic data: the
