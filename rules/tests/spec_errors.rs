@@ -235,3 +235,39 @@ fn an_openslo_metric_source_must_name_a_known_data_source() {
         &["openslo-sli.yml:8:44: no DataSource named \"thanos\""],
     );
 }
+
+#[test]
+fn an_inline_secret_has_no_field_to_go_in() {
+    assert_errors(
+        "routing-inline-secret.yml",
+        &[
+            "routing-inline-secret.yml:12:9: routing.receivers[0].webhook: unknown field \
+           `password`, expected `url` or `bearer_token_file`",
+        ],
+    );
+}
+
+#[test]
+fn routes_must_name_known_receivers_and_match_something() {
+    assert_errors(
+        "routing-bad.yml",
+        &[
+            "routing-bad.yml:6:17: unknown receiver \"tickets\"",
+            "routing-bad.yml:7:28: business_hours_only needs `routing.business_hours`",
+            "routing-bad.yml:8:7: a route needs `team` or `severity`",
+            "routing-bad.yml:13:13: duplicate receiver \"inbox\"",
+        ],
+    );
+}
+
+#[test]
+fn an_anomaly_that_must_last_too_long_would_move_its_own_band() {
+    assert_errors(
+        "anomaly-long-for.yml",
+        &[
+            "anomaly-long-for.yml:6:16: unknown direction \"sideways\", expected up, down or both",
+            "anomaly-long-for.yml:7:10: for 3h is too long: an anomaly lasting more than 2h (a \
+             twelfth of the season) moves its own band",
+        ],
+    );
+}
