@@ -131,7 +131,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             amtool,
         } => {
             let model = common.load()?;
-            let out = gen::generate(&model, &common.options());
+            // promtool reads plain rule files; the operator format wraps the same groups.
+            let opts = Options {
+                format: Format::Prometheus,
+                ..common.options()
+            };
+            let out = gen::generate(&model, &opts);
             let routing = model.routing.as_ref();
             let report = rulegen::validate::validate(&out, routing, &promtool, &amtool)?;
             for line in report.lines {

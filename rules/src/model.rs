@@ -30,7 +30,7 @@ pub struct Slo {
     /// Labels put on every rule of this SLO.
     pub labels: BTreeMap<String, String>,
     pub alerting: Alerting,
-    /// Name of the rule file (without extension) the SLO is written to.
+    /// Name of the rule file (without extension) the SLO is written to: its ID.
     pub output: String,
     pub location: Location,
 }
@@ -244,6 +244,7 @@ pub struct Detector {
     pub non_negative: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// Name of the rule file (without extension) the detector is written to.
     pub output: String,
     pub location: Location,
 }
