@@ -141,3 +141,16 @@ pub fn all_detectors(model: &Model) -> Vec<crate::model::Detector> {
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_3_writes_whole_bucket_boundaries_as_floats() {
+        assert_eq!(Target::Prometheus3.le_value("1"), "1.0");
+        assert_eq!(Target::Prometheus3.le_value("0.3"), "0.3");
+        assert_eq!(Target::Prometheus3.le_value("+Inf"), "+Inf");
+        assert_eq!(Target::Prometheus2.le_value("1"), "1");
+    }
+}

@@ -426,3 +426,18 @@ pub fn expand(template: &str, labels: &BTreeMap<String, String>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_references_are_expanded_with_or_without_spaces() {
+        let labels = BTreeMap::from([("sloth_id".to_string(), "shop-lcp".to_string())]);
+        assert_eq!(
+            expand("{{ $labels.sloth_id }}/{{$labels.sloth_id}}", &labels),
+            "shop-lcp/shop-lcp"
+        );
+        assert_eq!(expand("{{ $value }}", &labels), "{{ $value }}");
+    }
+}
