@@ -106,12 +106,15 @@ fn sli_group(slo: &Slo, opts: &Options) -> Group {
             windowed(slo, &ws),
         ));
     }
-    let period = slo.period.to_string();
-    rules.push(Rule::record(
-        &n::sli_error_ratio(&period),
-        period_query(slo),
-        windowed(slo, &period),
-    ));
+    // A period equal to an alert window is already recorded, straight from the metrics.
+    if !windows(slo).contains(&slo.period) {
+        let period = slo.period.to_string();
+        rules.push(Rule::record(
+            &n::sli_error_ratio(&period),
+            period_query(slo),
+            windowed(slo, &period),
+        ));
+    }
     Group {
         name: n::group_sli(&slo.id),
         interval: None,
