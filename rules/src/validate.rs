@@ -55,6 +55,11 @@ pub fn validate(
         args.extend(rules.iter().map(|p| p.display().to_string()));
         report.lines.push(run(promtool, &args, dir.path())?);
     }
+    if let Some(exprs) = dashboard_rules(out) {
+        std::fs::write(dir.path().join(DASHBOARD_EXPRS), exprs).map_err(ValidateError::Temp)?;
+        let args = vec!["check".into(), "rules".into(), DASHBOARD_EXPRS.into()];
+        report.lines.push(run(promtool, &args, dir.path())?);
+    }
     let tests: Vec<PathBuf> = out.test_files().cloned().collect();
     if !tests.is_empty() {
         let mut args = vec!["test".into(), "rules".into()];
@@ -96,6 +101,46 @@ pub fn route_cases(routing: &Routing) -> Vec<Vec<String>> {
     }
     add(None, Some("info"));
     cases
+}
+
+/// File, in the temporary directory, of the dashboards' expressions as recording rules.
+const DASHBOARD_EXPRS: &str = "dashboard-expressions.yml";
+
+/// Every panel expression of the dashboards as a recording rule, so that Prometheus's own
+/// parser checks them too; Grafana's variables are replaced by values PromQL accepts.
+pub fn dashboard_rules(out: &Output) -> Option<String> {
+    let mut rules = Vec::new();
+    for (path, text) in &out.files {
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let Ok(d) = serde_json::from_str::<serde_json::Value>(text) else {
+            continue;
+        };
+        for p in d["panels"].as_array().into_iter().flatten() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                if let Some(expr) = t["expr"].as_str() {
+                    rules.push(serde_json::json!({
+                        "record": format!("dashboard:expression_{}:check", rules.len()),
+                        "expr": grafana_to_promql(expr),
+                    }));
+                }
+            }
+        }
+    }
+    if rules.is_empty() {
+        return None;
+    }
+    let file = serde_json::json!({"groups": [{"name": "dashboard-expressions", "rules": rules}]});
+    Some(serde_yaml::to_string(&file).expect("JSON values serialise as YAML"))
+}
+
+/// Replaces Grafana's variables with values PromQL accepts.
+pub fn grafana_to_promql(expr: &str) -> String {
+    expr.replace("$__rate_interval", "5m")
+        .replace("$__range", "1d")
+        .replace("$__interval", "1m")
+        .replace('$', "")
 }
 
 /// Runs a tool in `dir`, returning its output or failing with it.

@@ -18,13 +18,7 @@ fn dashboards() -> Vec<(PathBuf, Value)> {
         .collect()
 }
 
-/// Grafana's variables replaced by values PromQL accepts.
-fn substitute(expr: &str) -> String {
-    expr.replace("$__rate_interval", "5m")
-        .replace("$__range", "1d")
-        .replace("$__interval", "1m")
-        .replace('$', "")
-}
+use rulegen::validate::grafana_to_promql as substitute;
 
 #[test]
 fn every_dashboard_has_a_fixed_uid_and_a_recent_schema() {
