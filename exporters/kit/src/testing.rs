@@ -225,17 +225,15 @@ pub fn check_graceful_shutdown(binary: &str) {
     for signal in ["TERM", "INT"] {
         let mut exporter = RunningExporter::start(binary, &[]);
         exporter.signal(signal);
-        let status = exporter.wait_exit(Duration::from_secs(5));
+        // Generous: on a loaded CI machine a clean exit can take seconds to be scheduled.
+        let status = exporter.wait_exit(Duration::from_secs(20));
         assert!(
             status.is_some_and(|s| s.success()),
-            "SIGTERM: {status:?}\n{}",
+            "SIG{signal}: {status:?}\n{}",
             exporter.logs()
         );
-        assert!(
-            exporter.logs().contains("shutting down"),
-            "{}",
-            exporter.logs()
-        );
+        // The log reader thread may lag the exit a little.
+        wait_for(|| exporter.logs().contains("shutting down"), &exporter);
     }
 }
 
