@@ -35,12 +35,15 @@ impl RunningExporter {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("listening") {
-                    if let Some(address) = field(&line, "address") {
-                        let _ = found_tx.send(address);
-                    }
-                }
+                let address = line
+                    .contains("listening")
+                    .then(|| field(&line, "address"))
+                    .flatten();
+                // Keep the line before announcing the address, so the log has it by then.
                 sink.lock().unwrap().push(line);
+                if let Some(address) = address {
+                    let _ = found_tx.send(address);
+                }
             }
         });
         let address = found_rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
@@ -255,9 +258,13 @@ pub fn check_flags_from_environment(binary: &str, env_prefix: &str) {
 pub fn check_json_logs_and_version(binary: &str) {
     let exporter = RunningExporter::start(binary, &["--log.format=json"]);
     let logs = exporter.logs();
-    let first = logs.lines().next().expect("a log line");
-    assert!(first.starts_with('{') && first.ends_with('}'), "{first}");
-    assert!(first.contains("\"message\":\"listening\""), "{first}");
+    for line in logs.lines() {
+        assert!(
+            line.starts_with('{') && line.ends_with('}'),
+            "not JSON: {line}"
+        );
+    }
+    assert!(logs.contains("\"message\":\"listening\""), "{logs}");
 
     let output = Command::new(binary)
         .arg("--version")
