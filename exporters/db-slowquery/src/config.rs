@@ -1,14 +1,191 @@
-//! The `--config.file` of db-slowquery.
+//! The `--config.file` of db-slowquery: the sources to watch and their limits.
 
-use exporter_kit::{Problems, Validate};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use exporter_kit::{Problems, Secret, Validate};
 use serde::Deserialize;
 
-/// The whole config file. The exporter's own settings arrive with its own job; until then
-/// the file must be an empty mapping, and any key is an error.
+/// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {}
+pub struct Config {
+    /// The databases and slow logs to watch; each becomes a `source` label value.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// What a source reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Tails a MySQL or MariaDB slow query log file.
+    MysqlSlowlog,
+    /// Polls `pg_stat_statements` and `pg_stat_activity` of a PostgreSQL server.
+    Postgres,
+}
+
+/// Where a tailed slow log starts when the exporter starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartAt {
+    /// At the end: entries written before the start are not counted (again).
+    #[default]
+    End,
+    /// At the beginning of the file.
+    Beginning,
+}
+
+/// One source.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// The `source` label of every series of this source; unique in the file.
+    pub name: String,
+    /// `mysql_slowlog` or `postgres`.
+    pub kind: Kind,
+    /// `mysql_slowlog`: the slow log file to tail.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// `mysql_slowlog`: `end` (default) or `beginning`.
+    #[serde(default)]
+    pub start_at: StartAt,
+    /// `postgres`: the connection string (URL or `key=value` form), password included.
+    #[serde(default)]
+    pub dsn: Option<Secret>,
+    /// `postgres`: the environment variable holding the connection string.
+    #[serde(default)]
+    pub dsn_env: Option<String>,
+    /// `postgres`: a file holding the connection string (trailing newline ignored).
+    #[serde(default)]
+    pub dsn_file: Option<PathBuf>,
+    /// Entries faster than this are ignored (slow log); running queries longer than this are
+    /// reported (PostgreSQL).
+    #[serde(default = "default_slow_threshold", with = "humantime_serde")]
+    pub slow_threshold: Duration,
+    /// How often the slow log is checked for new entries, or the database polled.
+    #[serde(default, with = "humantime_serde")]
+    pub poll_interval: Option<Duration>,
+    /// Query IDs with their own series, by total time; the rest are summed as `other`.
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+    /// How much more total time a newcomer needs than the lightest member to take its place
+    /// in the top K (0.2 = 20 %), so the set does not churn between scrapes.
+    #[serde(default = "default_hysteresis")]
+    pub hysteresis: f64,
+    /// Most query IDs whose totals are remembered; beyond it the lightest are forgotten
+    /// (their time stays counted in `other`).
+    #[serde(default = "default_max_tracked")]
+    pub max_tracked_queries: usize,
+    /// Longest fingerprint text in `db_slowquery_query_info` and `/queries`.
+    #[serde(default = "default_fingerprint_length")]
+    pub fingerprint_max_length: usize,
+    /// `mysql_slowlog`: longest entry read; longer ones are skipped and counted.
+    #[serde(default = "default_max_entry_bytes")]
+    pub max_entry_bytes: usize,
+    /// `mysql_slowlog`: how long the last entry of the file must stay unchanged before it is
+    /// read (an entry is complete for sure only once the next one starts).
+    #[serde(default = "default_settle", with = "humantime_serde")]
+    pub settle_time: Duration,
+}
+
+fn default_slow_threshold() -> Duration {
+    Duration::from_millis(100)
+}
+
+fn default_top_k() -> usize {
+    100
+}
+
+fn default_hysteresis() -> f64 {
+    0.2
+}
+
+fn default_max_tracked() -> usize {
+    10_000
+}
+
+fn default_fingerprint_length() -> usize {
+    200
+}
+
+fn default_max_entry_bytes() -> usize {
+    crate::slowlog::DEFAULT_MAX_ENTRY_BYTES
+}
+
+fn default_settle() -> Duration {
+    Duration::from_secs(2)
+}
+
+impl SourceConfig {
+    /// The poll interval, defaulting by kind (1 s for a log, 15 s for a database).
+    pub fn interval(&self) -> Duration {
+        self.poll_interval.unwrap_or(match self.kind {
+            Kind::MysqlSlowlog => Duration::from_secs(1),
+            Kind::Postgres => Duration::from_secs(15),
+        })
+    }
+}
 
 impl Validate for Config {
-    fn validate(&self, _problems: &mut Problems) {}
+    fn validate(&self, problems: &mut Problems) {
+        let mut names = HashSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if source.name.is_empty() {
+                problems.add(key("name"), "must not be empty");
+            } else if !names.insert(source.name.as_str()) {
+                problems.add(
+                    key("name"),
+                    format!("duplicate source name {:?}", source.name),
+                );
+            }
+            validate_kind(source, &key, problems);
+            if source.top_k == 0 {
+                problems.add(key("top_k"), "must be at least 1");
+            }
+            if source.max_tracked_queries < source.top_k {
+                problems.add(key("max_tracked_queries"), "must be at least top_k");
+            }
+            if !(0.0..=10.0).contains(&source.hysteresis) {
+                problems.add(key("hysteresis"), "must be between 0 and 10");
+            }
+            if source.poll_interval.is_some_and(|d| d.is_zero()) {
+                problems.add(key("poll_interval"), "must be positive");
+            }
+        }
+    }
+}
+
+fn validate_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
+    let dsn_count = [
+        source.dsn.is_some(),
+        source.dsn_env.is_some(),
+        source.dsn_file.is_some(),
+    ]
+    .iter()
+    .filter(|&&set| set)
+    .count();
+    match source.kind {
+        Kind::MysqlSlowlog => {
+            if source.path.is_none() {
+                problems.add(key("path"), "is required for kind mysql_slowlog");
+            }
+            if dsn_count > 0 {
+                problems.add(key("kind"), "mysql_slowlog takes a path, not a dsn");
+            }
+        }
+        Kind::Postgres => {
+            if dsn_count != 1 {
+                problems.add(
+                    key("dsn"),
+                    "exactly one of dsn, dsn_env and dsn_file is required",
+                );
+            }
+            if source.path.is_some() {
+                problems.add(key("path"), "is only for kind mysql_slowlog");
+            }
+        }
+    }
 }

@@ -1,6 +1,16 @@
 //! `db-slowquery`: Digests slow queries from MySQL, MariaDB and PostgreSQL for Prometheus.
 
+pub mod aggregate;
 pub mod config;
+pub mod digest;
+pub mod exporter;
+pub mod fingerprint;
+pub mod metrics;
+pub mod names;
+pub mod postgres;
+pub mod slowlog;
+pub mod stats;
+pub mod tail;
 
 use exporter_kit::ExporterInfo;
 
