@@ -285,6 +285,35 @@ impl Postgres {
         )
     }
 
+    /// Runs a script of statements, each sent on its own.
+    pub fn psql_script(&self, script: &str) -> String {
+        let path = self.dir.path().join("script.sql");
+        std::fs::write(&path, script).unwrap();
+        run(self.psql_command().arg("-f").arg(&path))
+    }
+
+    fn psql_command(&self) -> Command {
+        let mut command = Command::new("psql");
+        command
+            .arg("-h")
+            .arg(self.dir.path())
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ]);
+        command
+    }
+
     pub fn psql(&self, sql: &str) -> String {
         run(Command::new("psql")
             .arg("-h")
