@@ -24,6 +24,8 @@ pub enum Kind {
     MysqlSlowlog,
     /// Polls `pg_stat_statements` and `pg_stat_activity` of a PostgreSQL server.
     Postgres,
+    /// Polls `performance_schema.events_statements_summary_by_digest` of MySQL or MariaDB.
+    MysqlDigest,
 }
 
 /// Where a tailed slow log starts when the exporter starts.
@@ -43,7 +45,7 @@ pub enum StartAt {
 pub struct SourceConfig {
     /// The `source` label of every series of this source; unique in the file.
     pub name: String,
-    /// `mysql_slowlog` or `postgres`.
+    /// `mysql_slowlog`, `postgres` or `mysql_digest`.
     pub kind: Kind,
     /// `mysql_slowlog`: the slow log file to tail.
     #[serde(default)]
@@ -51,13 +53,16 @@ pub struct SourceConfig {
     /// `mysql_slowlog`: `end` (default) or `beginning`.
     #[serde(default)]
     pub start_at: StartAt,
-    /// `postgres`: the connection string (URL or `key=value` form), password included.
+    /// `postgres`, `mysql_digest`: the connection string, password included (`postgres`: URL
+    /// or `key=value` form; `mysql_digest`: `mysql://user:password@host:port/`, a unix socket
+    /// with `?socket=PATH`).
     #[serde(default)]
     pub dsn: Option<Secret>,
-    /// `postgres`: the environment variable holding the connection string.
+    /// `postgres`, `mysql_digest`: the environment variable holding the connection string.
     #[serde(default)]
     pub dsn_env: Option<String>,
-    /// `postgres`: a file holding the connection string (trailing newline ignored).
+    /// `postgres`, `mysql_digest`: a file holding the connection string (trailing newline
+    /// ignored).
     #[serde(default)]
     pub dsn_file: Option<PathBuf>,
     /// Entries faster than this are ignored (slow log); running queries longer than this are
@@ -123,7 +128,7 @@ impl SourceConfig {
     pub fn interval(&self) -> Duration {
         self.poll_interval.unwrap_or(match self.kind {
             Kind::MysqlSlowlog => Duration::from_secs(1),
-            Kind::Postgres => Duration::from_secs(15),
+            Kind::Postgres | Kind::MysqlDigest => Duration::from_secs(15),
         })
     }
 }
@@ -176,7 +181,7 @@ fn validate_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: 
                 problems.add(key("kind"), "mysql_slowlog takes a path, not a dsn");
             }
         }
-        Kind::Postgres => {
+        Kind::Postgres | Kind::MysqlDigest => {
             if dsn_count != 1 {
                 problems.add(
                     key("dsn"),
@@ -185,6 +190,9 @@ fn validate_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: 
             }
             if source.path.is_some() {
                 problems.add(key("path"), "is only for kind mysql_slowlog");
+            }
+            if source.start_at != StartAt::End {
+                problems.add(key("start_at"), "is only for kind mysql_slowlog");
             }
         }
     }

@@ -142,6 +142,10 @@ fn reconcile(config: &Config, running: &mut HashMap<String, Running>, shared: &S
                 source.clone(),
                 shared.clone(),
             ))),
+            Kind::MysqlDigest => Some(tokio::spawn(crate::mysql::run(
+                source.clone(),
+                shared.clone(),
+            ))),
         };
         tracing::info!(source = %source.name, kind = ?source.kind, "source started");
         running.insert(

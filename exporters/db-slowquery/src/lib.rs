@@ -6,6 +6,7 @@ pub mod digest;
 pub mod exporter;
 pub mod fingerprint;
 pub mod metrics;
+pub mod mysql;
 pub mod names;
 pub mod postgres;
 pub mod slowlog;

@@ -74,7 +74,8 @@ pub async fn run(config: SourceConfig, shared: Shared) {
     }
 }
 
-fn set_down(shared: &Shared, name: &str) {
+/// Marks a source down after a failed connection or poll.
+pub fn set_down(shared: &Shared, name: &str) {
     if let Some(state) = lock(shared).get_mut(name) {
         state.up = false;
         state.errors += 1;

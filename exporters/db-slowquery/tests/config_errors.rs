@@ -31,7 +31,7 @@ fn each_invalid_fixture_gets_its_exact_message() {
         ("unknown_key.yml", "5:5: sources[0].treshold: unknown field `treshold`, expected one of"),
         (
             "unknown_kind.yml",
-            "3:11: sources[0].kind: unknown variant `oracle`, expected `mysql_slowlog` or `postgres`",
+            "3:11: sources[0].kind: unknown variant `oracle`, expected one of `mysql_slowlog`, `postgres`, `mysql_digest`",
         ),
     ];
     for (file, message) in cases {
