@@ -40,10 +40,12 @@ def timing(name):
     for part in wall.split(":"):
         seconds = seconds * 60 + float(part)
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    return seconds, rss_kb / 1024
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): (\S+)", text).group(1)) for kind in ("User", "System"))
+    return seconds, rss_kb / 1024, cpu
 
-ours_t, ours_rss = timing("ours")
-pt_t, pt_rss = timing("pt")
+ours_t, ours_rss, ours_cpu = timing("ours")
+pt_t, pt_rss, pt_cpu = timing("pt")
+load = open("/proc/loadavg").read().split()[0]
 pt = json.load(open(f"{work}/pt.json"))
 ours = json.load(open(f"{work}/ours.json"))
 theirs = {c["checksum"]: int(c["query_count"]) for c in pt["classes"]}
@@ -73,15 +75,18 @@ run of `bench/run.sh` (`make bench`).
 ## Machine
 - Date: {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}
 - CPU: {cpu}, `nproc` {nproc}; memory {int(mem) / 1024 / 1024:.1f} GiB; {platform.system()} {platform.release()}
-- The machine is shared with other builds, so absolute times vary from run to run; both tools ran
-  back to back under the same conditions.
+- The machine is shared with other builds (load average {load} at the end of the run), so
+  absolute times vary from run to run; both tools ran back to back under the same conditions.
+  db-slowquery parses on one thread and fingerprints on `nproc` more; pt-query-digest is
+  single-threaded, so the CPU-time ratio is the one that does not depend on the free cores.
 
 ## Results
 
 | | db-slowquery | pt-query-digest | ratio |
 |---|---|---|---|
 | wall time | {ours_t:.2f} s | {pt_t:.2f} s | **{pt_t / ours_t:.0f}x faster** |
-| throughput | {mb / ours_t:.1f} MB/s | {mb / pt_t:.2f} MB/s | |
+| CPU time (user + system) | {ours_cpu:.2f} s | {pt_cpu:.2f} s | {pt_cpu / ours_cpu:.0f}x less |
+| throughput (wall) | {mb / ours_t:.1f} MB/s | {mb / pt_t:.2f} MB/s | |
 | peak RSS | {ours_rss:.1f} MB | {pt_rss:.1f} MB | |
 | classes | {len(mine)} | {len(theirs)} | |
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Read};
+use std::sync::mpsc;
 
 use serde::Serialize;
 
@@ -23,8 +24,8 @@ pub struct Filter {
     pub options: Options,
 }
 
-/// One fingerprint's totals.
-#[derive(Debug, Clone, Default)]
+/// One fingerprint's totals; only `Query_time` keeps its distribution (for p95).
+#[derive(Debug, Clone)]
 pub struct Class {
     pub count: u64,
     pub query_time: Stat,
@@ -34,24 +35,46 @@ pub struct Class {
     /// The slowest entry's query, cut at [`EXAMPLE_MAX_BYTES`].
     pub example: Vec<u8>,
     pub example_query_time: f64,
+    /// The position of the example in the input, so ties pick the first one whatever the
+    /// order in which threads merge.
+    pub example_seq: u64,
     pub database: Option<String>,
     pub first_seen: Option<i64>,
     pub last_seen: Option<i64>,
 }
 
+impl Default for Class {
+    fn default() -> Class {
+        Class {
+            count: 0,
+            query_time: Stat::with_quantiles(),
+            lock_time: Stat::default(),
+            rows_sent: Stat::default(),
+            rows_examined: Stat::default(),
+            example: Vec::new(),
+            example_query_time: 0.0,
+            example_seq: 0,
+            database: None,
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+}
+
 impl Class {
-    /// Adds one entry.
-    pub fn add(&mut self, event: &Event) {
+    /// Adds one entry; `seq` is its position in the input.
+    pub fn add(&mut self, event: &Event, seq: u64) {
         self.count += 1;
         self.query_time.add(event.query_time);
         self.lock_time.add(event.lock_time);
         self.rows_sent.add(event.rows_sent);
         self.rows_examined.add(event.rows_examined);
-        if self.count == 1 || event.query_time > self.example_query_time {
+        if self.count == 1 || self.is_better_example(event.query_time, seq) {
             let end = event.query.len().min(EXAMPLE_MAX_BYTES);
             self.example.clear();
             self.example.extend_from_slice(&event.query[..end]);
             self.example_query_time = event.query_time;
+            self.example_seq = seq;
             self.database.clone_from(&event.database);
         }
         if let Some(ts) = event.timestamp {
@@ -60,6 +83,36 @@ impl Class {
         }
     }
 }
+
+impl Class {
+    /// The slowest entry is the example; among equals, the first.
+    fn is_better_example(&self, query_time: f64, seq: u64) -> bool {
+        query_time > self.example_query_time
+            || (query_time == self.example_query_time && seq < self.example_seq)
+    }
+
+    /// Adds everything `other` saw.
+    pub fn merge(&mut self, other: Class) {
+        if self.count == 0 || self.is_better_example(other.example_query_time, other.example_seq) {
+            self.example = other.example;
+            self.example_query_time = other.example_query_time;
+            self.example_seq = other.example_seq;
+            self.database = other.database;
+        }
+        self.count += other.count;
+        self.query_time.merge(&other.query_time);
+        self.lock_time.merge(&other.lock_time);
+        self.rows_sent.merge(&other.rows_sent);
+        self.rows_examined.merge(&other.rows_examined);
+        let min = |a: Option<i64>, b: Option<i64>| a.into_iter().chain(b).min();
+        let max = |a: Option<i64>, b: Option<i64>| a.into_iter().chain(b).max();
+        self.first_seen = min(self.first_seen, other.first_seen);
+        self.last_seen = max(self.last_seen, other.last_seen);
+    }
+}
+
+/// Entries handed to a fingerprinting thread at once.
+const BATCH: usize = 512;
 
 /// Every class seen in a set of slow logs.
 #[derive(Debug, Default)]
@@ -71,7 +124,7 @@ pub struct Digest {
 }
 
 impl Digest {
-    /// Reads one slow log to its end.
+    /// Reads one slow log to its end on this thread.
     pub fn read(&mut self, input: impl Read, filter: &Filter) -> io::Result<()> {
         let mut parser = Parser::new(input);
         while let Some(event) = parser.next_event()? {
@@ -81,8 +134,85 @@ impl Digest {
         Ok(())
     }
 
+    /// Reads one slow log to its end, parsing on this thread and fingerprinting on `workers`
+    /// more. Batches wait in bounded queues, so memory stays bounded; the result is the same as
+    /// [`Digest::read`]'s (sums up to floating-point rounding order).
+    pub fn read_parallel(
+        &mut self,
+        input: impl Read,
+        filter: &Filter,
+        workers: usize,
+    ) -> io::Result<()> {
+        if workers < 2 {
+            return self.read(input, filter);
+        }
+        let results = std::thread::scope(|scope| -> io::Result<Vec<Digest>> {
+            let mut senders = Vec::new();
+            let mut handles = Vec::new();
+            for _ in 0..workers {
+                let (tx, rx) = mpsc::sync_channel::<(u64, Vec<Event>)>(2);
+                senders.push(tx);
+                handles.push(scope.spawn(move || {
+                    let mut local = Digest::default();
+                    for (first, batch) in rx {
+                        for (i, event) in batch.iter().enumerate() {
+                            local.add_at(event, filter, first + i as u64);
+                        }
+                    }
+                    local
+                }));
+            }
+            let mut parser = Parser::new(input);
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut seq = self.events + self.filtered;
+            let mut next = 0;
+            let mut send = |batch: Vec<Event>, first: u64| {
+                // A worker only goes away by panicking, which the join below reports.
+                let _ = senders[next % workers].send((first, batch));
+                next += 1;
+            };
+            while let Some(event) = parser.next_event()? {
+                batch.push(event);
+                if batch.len() == BATCH {
+                    send(
+                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                        seq,
+                    );
+                    seq += BATCH as u64;
+                }
+            }
+            if !batch.is_empty() {
+                send(batch, seq);
+            }
+            self.oversized += parser.oversized();
+            drop(senders);
+            Ok(handles
+                .into_iter()
+                .map(|h| h.join().expect("a fingerprinting thread panicked"))
+                .collect())
+        })?;
+        for local in results {
+            self.merge(local);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Digest) {
+        self.events += other.events;
+        self.filtered += other.filtered;
+        self.oversized += other.oversized;
+        for (fp, class) in other.classes {
+            self.classes.entry(fp).or_default().merge(class);
+        }
+    }
+
     /// Adds one entry, unless the time filter excludes it.
     pub fn add(&mut self, event: &Event, filter: &Filter) {
+        let seq = self.events + self.filtered;
+        self.add_at(event, filter, seq);
+    }
+
+    fn add_at(&mut self, event: &Event, filter: &Filter, seq: u64) {
         let ts = event.timestamp.unwrap_or(i64::MIN);
         let early = filter.since.is_some_and(|since| ts < since);
         let late = filter.until.is_some_and(|until| ts >= until);
@@ -93,8 +223,8 @@ impl Digest {
         self.events += 1;
         let fp = fingerprint::fingerprint_with(&event.query, filter.options);
         match self.classes.get_mut(&fp) {
-            Some(class) => class.add(event),
-            None => self.classes.entry(fp).or_default().add(event),
+            Some(class) => class.add(event, seq),
+            None => self.classes.entry(fp).or_default().add(event, seq),
         }
     }
 
@@ -165,7 +295,8 @@ struct JsonClass<'a> {
 struct JsonStat {
     sum: f64,
     mean: f64,
-    p95: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p95: Option<f64>,
     max: f64,
 }
 
@@ -174,7 +305,7 @@ impl From<&Stat> for JsonStat {
         JsonStat {
             sum: stat.sum,
             mean: stat.mean(),
-            p95: stat.quantile(0.95),
+            p95: stat.has_quantiles().then(|| stat.quantile(0.95)),
             max: stat.max,
         }
     }
@@ -358,6 +489,31 @@ UPDATE t SET a = 1;
             json["classes"][0]["query_id"],
             "86A4FD498C70095E35FC3906162972DA"
         );
+    }
+
+    #[test]
+    fn reading_on_several_threads_gives_the_same_classes() {
+        let log = LOG.repeat(700);
+        let mut one = Digest::default();
+        one.read(log.as_bytes(), &Filter::default()).unwrap();
+        let mut many = Digest::default();
+        many.read_parallel(log.as_bytes(), &Filter::default(), 3)
+            .unwrap();
+        assert_eq!(one.events, many.events);
+        let summary = |d: &Digest| -> Vec<(String, u64, Vec<u8>, u64)> {
+            d.ranked()
+                .iter()
+                .map(|r| {
+                    (
+                        r.id.clone(),
+                        r.class.count,
+                        r.class.example.clone(),
+                        r.class.example_seq,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(summary(&one), summary(&many));
     }
 
     #[test]

@@ -36,26 +36,43 @@ pub fn fingerprint_with(query: &[u8], options: Options) -> Vec<u8> {
     if let Some(special) = special_case(query) {
         return special;
     }
+    // Each step runs only when its pattern can occur: most queries skip most steps.
     let mut q = shorten_multi_row_insert(query).to_vec();
-    q = remove_block_comments(&q);
+    if crate::find!(b"/*", &q).is_some() {
+        q = remove_block_comments(&q);
+    }
     q = remove_line_comments(&q);
     if let Some(use_db) = abstract_use(&q) {
         return use_db;
     }
-    q = remove_escaped_quotes(&q);
-    q = replace_quoted(&q, b'"');
-    q = replace_quoted(&q, b'\'');
+    if memchr::memchr(b'\\', &q).is_some() {
+        q = remove_escaped_quotes(&q);
+    }
+    for quote in [b'"', b'\''] {
+        if memchr::memchr(quote, &q).is_some() {
+            q = replace_quoted(&q, quote);
+        }
+    }
     q = replace_booleans(&q);
     q = replace_numbers(&q, options.preserve_embedded_numbers);
     q = clean_number_leftovers(&q);
     q = collapse_whitespace_and_lowercase(&q);
-    q = replace_word(&q, b"null");
-    q = collapse_lists(&q);
-    if contains(&q, b"union") {
+    if crate::find!(b"null", &q).is_some() {
+        q = replace_word(&q, b"null");
+    }
+    if memchr::memchr(b'(', &q).is_some() {
+        q = collapse_lists(&q);
+    }
+    if crate::find!(b"union", &q).is_some() {
         q = collapse_unions(&q);
     }
-    q = collapse_limit(&q);
-    remove_order_by_asc(q)
+    if crate::find!(b"limit ?", &q).is_some() {
+        q = collapse_limit(&q);
+    }
+    if crate::find!(b"order by ", &q).is_some() {
+        q = remove_order_by_asc(q);
+    }
+    q
 }
 
 fn is_space(b: u8) -> bool {
@@ -71,10 +88,6 @@ fn is_boundary(s: &[u8], at: usize) -> bool {
     let before = at > 0 && is_word(s[at - 1]);
     let after = at < s.len() && is_word(s[at]);
     before != after
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(haystack, needle).is_some()
 }
 
 fn starts_with_ci(s: &[u8], prefix: &[u8]) -> bool {
@@ -214,11 +227,11 @@ fn find_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn remove_block_comments(q: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(q.len());
     let mut i = 0;
-    while let Some(n) = memchr::memmem::find(&q[i..], b"/*") {
+    while let Some(n) = crate::find!(b"/*", &q[i..]) {
         let start = i + n;
         let body = start + 2;
         if body < q.len() && q[body] != b'!' {
-            if let Some(m) = memchr::memmem::find(&q[body + 1..], b"*/") {
+            if let Some(m) = crate::find!(b"*/", &q[body + 1..]) {
                 out.extend_from_slice(&q[i..start]);
                 i = body + 1 + m + 2;
                 continue;
@@ -358,16 +371,19 @@ fn replace_numbers(q: &[u8], preserve_embedded: bool) -> Vec<u8> {
 /// `s/[xb.+-]\?/?/g`.
 fn clean_number_leftovers(q: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(q.len());
-    let mut i = 0;
-    while i < q.len() {
-        if matches!(q[i], b'x' | b'b' | b'.' | b'+' | b'-') && q.get(i + 1) == Some(&b'?') {
+    let mut copied = 0;
+    let mut from = 1;
+    while let Some(n) = q.get(from..).and_then(|rest| memchr::memchr(b'?', rest)) {
+        let mark = from + n;
+        // A match consumed by the previous replacement cannot start another.
+        if mark > copied && matches!(q[mark - 1], b'x' | b'b' | b'.' | b'+' | b'-') {
+            out.extend_from_slice(&q[copied..mark - 1]);
             out.push(b'?');
-            i += 2;
-            continue;
+            copied = mark + 1;
         }
-        out.push(q[i]);
-        i += 1;
+        from = mark + 1;
     }
+    out.extend_from_slice(&q[copied..]);
     out
 }
 
@@ -396,9 +412,6 @@ fn collapse_whitespace_and_lowercase(q: &[u8]) -> Vec<u8> {
 
 /// `s/\bWORD\b/?/g` on an already lowercased query.
 fn replace_word(q: &[u8], word: &[u8]) -> Vec<u8> {
-    if !contains(q, word) {
-        return q.to_vec();
-    }
     let mut out = Vec::with_capacity(q.len());
     let mut i = 0;
     while i < q.len() {
@@ -525,7 +538,7 @@ fn union_then<'q>(q: &'q [u8], at: usize, group: &[u8]) -> Option<(&'q [u8], usi
 /// `s/\blimit \?(?:, ?\?| offset \?)?/limit ?/`, once.
 fn collapse_limit(q: &[u8]) -> Vec<u8> {
     let mut from = 0;
-    while let Some(n) = memchr::memmem::find(&q[from..], b"limit ?") {
+    while let Some(n) = crate::find!(b"limit ?", &q[from..]) {
         let at = from + n;
         if !is_boundary(q, at) {
             from = at + 1;

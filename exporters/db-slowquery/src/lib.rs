@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod config;
 pub mod digest;
 pub mod exporter;
+mod find;
 pub mod fingerprint;
 pub mod metrics;
 pub mod mysql;

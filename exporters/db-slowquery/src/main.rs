@@ -88,13 +88,14 @@ fn run_digest(args: &DigestArgs) -> anyhow::Result<()> {
         },
     };
     let mut digest = Digest::default();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     if args.files.is_empty() {
-        digest.read(io::stdin().lock(), &filter)?;
+        digest.read_parallel(io::stdin().lock(), &filter, workers)?;
     }
     for path in &args.files {
         let input = open(path).with_context(|| format!("could not open {}", path.display()))?;
         digest
-            .read(input, &filter)
+            .read_parallel(input, &filter, workers)
             .with_context(|| format!("could not read {}", path.display()))?;
     }
     let report = match args.format {

@@ -63,7 +63,7 @@ impl<R: Read> Records<R> {
         let mut oversized = false;
         loop {
             let from = self.start + self.searched;
-            if let Some(n) = memchr::memmem::find(&self.buf[from..], sep) {
+            if let Some(n) = find_separator(&self.buf[from..], sep) {
                 let end = from + n + sep.len();
                 let record = if oversized || end - self.start > self.max {
                     Record::Oversized
@@ -365,7 +365,7 @@ fn is_meta_line(line: &[u8]) -> bool {
 }
 
 fn is_user_line(line: &[u8]) -> bool {
-    memchr::memmem::find(line, b"# User@Host: ").is_some()
+    crate::find!(b"# User@Host: ", line).is_some()
 }
 
 /// `^# +[A-Z][A-Za-z_]+: \S+`.
@@ -410,31 +410,36 @@ fn looks_like_attribute(line: &[u8]) -> bool {
 
 /// The `(\w+):\s+(\S+|\Z)` pairs of an attribute line, after dropping an empty `Schema:`.
 fn read_attributes(line: &[u8], event: &mut Event) {
-    let mut i = 0;
-    while i < line.len() {
-        if !is_word(line[i]) || (i > 0 && is_word(line[i - 1])) {
-            i += 1;
+    // Driven by the colons: each pair is the word run before a `:` that is followed by
+    // whitespace, and its value the next run of non-space bytes.
+    let mut consumed = 0;
+    let mut from = 0;
+    while let Some(n) = memchr::memchr(b':', &line[from..]) {
+        let colon = from + n;
+        from = colon + 1;
+        let start = line[consumed..colon]
+            .iter()
+            .rposition(|&b| !is_word(b))
+            .map_or(consumed, |p| consumed + p + 1);
+        if start == colon || !line.get(colon + 1).is_some_and(|&b| is_space(b)) {
             continue;
         }
-        let name_end = i + line[i..].iter().take_while(|&&b| is_word(b)).count();
-        let mut j = name_end + 1;
-        if line.get(name_end) != Some(&b':') || !line.get(j).is_some_and(|&b| is_space(b)) {
-            i = name_end;
-            continue;
-        }
+        let mut j = colon + 1;
         while j < line.len() && is_space(line[j]) {
             j += 1;
         }
         let value_end = j + line[j..].iter().take_while(|&&b| !is_space(b)).count();
-        let name = &line[i..name_end];
+        let name = &line[start..colon];
         let value = &line[j..value_end];
         if name == b"Schema" && value.ends_with(b":") {
             // An empty schema: `Schema:   QC_hit: No`.
-            i = j;
+            consumed = j;
+            from = j;
             continue;
         }
         set_attribute(event, name, value);
-        i = value_end.max(j);
+        consumed = value_end;
+        from = from.max(value_end);
     }
 }
 
@@ -510,6 +515,15 @@ fn strip_record_end(stmt: &mut Vec<u8>) {
     }
 }
 
+/// The two separators, with finders built once.
+fn find_separator(haystack: &[u8], sep: &[u8]) -> Option<usize> {
+    if sep == RECORD_SEPARATOR {
+        crate::find!(RECORD_SEPARATOR, haystack)
+    } else {
+        crate::find!(LINE_SEPARATOR, haystack)
+    }
+}
+
 fn split_on(data: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
     let mut chunks = Vec::new();
     let mut start = 0;
@@ -522,9 +536,9 @@ fn split_on(data: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn has_header_line(stmt: &[u8]) -> bool {
-    memchr::memmem::find(stmt, b"ort:").is_some()
-        || memchr::memmem::find(stmt, b"mysqld,").is_some()
-        || memchr::memmem::find(stmt, b"Command").is_some()
+    crate::find!(b"ort:", stmt).is_some()
+        || crate::find!(b"mysqld,", stmt).is_some()
+        || crate::find!(b"Command", stmt).is_some()
 }
 
 /// The banner a server writes when it opens its slow log (pt-query-digest's `slow_log_hd_line`).

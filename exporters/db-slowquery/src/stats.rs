@@ -7,7 +7,8 @@ const SMALLEST: f64 = 1e-6;
 const GROWTH: f64 = 1.05;
 const LAST_BUCKET: u16 = 1000;
 
-/// Sum, max and distribution of one attribute (Query_time, Rows_sent, ...) of a class.
+/// Sum, max and, when asked for, the distribution of one attribute (Query_time, Rows_sent, ...)
+/// of a class.
 #[derive(Debug, Clone, Default)]
 pub struct Stat {
     pub sum: f64,
@@ -15,9 +16,22 @@ pub struct Stat {
     /// (bucket, count), sorted by bucket; only buckets that were hit.
     buckets: Vec<(u16, u32)>,
     count: u64,
+    with_quantiles: bool,
 }
 
 impl Stat {
+    /// A stat that also keeps the distribution, for [`Stat::quantile`].
+    pub fn with_quantiles() -> Stat {
+        Stat {
+            with_quantiles: true,
+            ..Stat::default()
+        }
+    }
+
+    pub fn has_quantiles(&self) -> bool {
+        self.with_quantiles
+    }
+
     pub fn add(&mut self, value: f64) {
         let value = if value.is_finite() {
             value.max(0.0)
@@ -29,10 +43,27 @@ impl Stat {
             self.max = value;
         }
         self.count += 1;
+        if !self.with_quantiles {
+            return;
+        }
         let bucket = bucket_of(value);
         match self.buckets.binary_search_by_key(&bucket, |&(b, _)| b) {
             Ok(at) => self.buckets[at].1 = self.buckets[at].1.saturating_add(1),
             Err(at) => self.buckets.insert(at, (bucket, 1)),
+        }
+    }
+
+    /// Adds everything `other` saw.
+    pub fn merge(&mut self, other: &Stat) {
+        self.with_quantiles |= other.with_quantiles;
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+        self.count += other.count;
+        for &(bucket, n) in &other.buckets {
+            match self.buckets.binary_search_by_key(&bucket, |&(b, _)| b) {
+                Ok(at) => self.buckets[at].1 = self.buckets[at].1.saturating_add(n),
+                Err(at) => self.buckets.insert(at, (bucket, n)),
+            }
         }
     }
 
@@ -85,7 +116,7 @@ mod tests {
 
     #[test]
     fn the_95th_percentile_is_within_five_percent() {
-        let mut stat = Stat::default();
+        let mut stat = Stat::with_quantiles();
         for i in 1..=1000 {
             stat.add(f64::from(i) / 1000.0);
         }
@@ -97,7 +128,7 @@ mod tests {
 
     #[test]
     fn zeros_and_huge_values_have_buckets() {
-        let mut stat = Stat::default();
+        let mut stat = Stat::with_quantiles();
         stat.add(0.0);
         stat.add(1e30);
         assert_eq!(stat.quantile(0.5), SMALLEST);

@@ -48,7 +48,22 @@ fn start(dir: &Path, log: &Path, extra: &str) -> RunningExporter {
         ),
     )
     .unwrap();
-    RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()])
+    let exporter = RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()]);
+    wait_until_up(&exporter);
+    exporter
+}
+
+/// The first poll has happened (and fixed where reading starts).
+fn wait_until_up(exporter: &RunningExporter) {
+    let start = Instant::now();
+    while sample(&metrics(exporter), "db_slowquery_source_up{source=\"app\"}") != Some(1.0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            exporter.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn metrics(exporter: &RunningExporter) -> String {
@@ -189,6 +204,7 @@ fn entries_below_the_threshold_are_skipped_and_the_rest_bucketed_from_it() {
     )
     .unwrap();
     let exporter = RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()]);
+    wait_until_up(&exporter);
     append(&log, &entry(QUERY, 0.01));
     append(&log, &entry(QUERY, 0.3));
     append(&log, &entry("UPDATE orders SET paid = 1 WHERE id = 3", 0.2));
