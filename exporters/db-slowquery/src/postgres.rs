@@ -17,6 +17,11 @@ use crate::aggregate::{Key, Observation, Totals};
 use crate::config::SourceConfig;
 use crate::exporter::{lock, Shared};
 
+/// PostgreSQL 13 (pg_stat_statements 1.8) has neither `toplevel` nor `pg_stat_statements_info()`.
+const STATS_SQL_13: &str = "SELECT s.userid::oid::bigint, s.dbid::oid::bigint, true, s.queryid, \
+     s.calls, s.total_exec_time, s.rows, coalesce(d.datname::text, '') \
+     FROM pg_stat_statements(false) s LEFT JOIN pg_database d ON d.oid = s.dbid \
+     WHERE s.queryid IS NOT NULL";
 const STATS_SQL: &str =
     "SELECT s.userid::oid::bigint, s.dbid::oid::bigint, s.toplevel, s.queryid, \
      s.calls, s.total_exec_time, s.rows, coalesce(d.datname::text, '') \
@@ -147,8 +152,17 @@ async fn poll(
     client: &Client,
     previous: &mut Previous,
 ) -> Result<(), tokio_postgres::Error> {
-    let stats_reset: Option<String> = client.query_one(RESET_SQL, &[]).await?.get(0);
-    let rows = client.query(STATS_SQL, &[]).await?;
+    let version: i32 = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await?
+        .get(0);
+    let (stats_reset, rows) = if version >= 140_000 {
+        let reset: Option<String> = client.query_one(RESET_SQL, &[]).await?.get(0);
+        (reset, client.query(STATS_SQL, &[]).await?)
+    } else {
+        // Without pg_stat_statements_info() a reset shows only as calls going down.
+        (None, client.query(STATS_SQL_13, &[]).await?)
+    };
     let null_ids: i64 = client.query_one(NULL_IDS_SQL, &[]).await?.get(0);
     let threshold = config.slow_threshold.as_secs_f64();
     let running = client.query_one(RUNNING_SQL, &[&threshold]).await?;

@@ -233,6 +233,11 @@ fn entries_below_the_threshold_are_skipped_and_the_rest_bucketed_from_it() {
     assert_eq!(status, 200);
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json[0]["queries"][0]["example"], QUERY);
+    let (status, page) = get(&exporter.url("/queries/table"));
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<code>{id}</code>")), "{page}");
+    let (_, landing) = get(&exporter.url("/"));
+    assert!(landing.contains("/queries/table"), "{landing}");
 }
 
 #[test]
