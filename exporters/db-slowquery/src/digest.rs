@@ -1,10 +1,10 @@
 //! `db-slowquery digest`: slow log entries grouped by fingerprint, pt-query-digest style.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::sync::mpsc;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::fingerprint::{self, Options};
@@ -112,12 +112,12 @@ impl Class {
 }
 
 /// Entries handed to a fingerprinting thread at once.
-const BATCH: usize = 512;
+const BATCH: usize = 4096;
 
 /// Every class seen in a set of slow logs.
 #[derive(Debug, Default)]
 pub struct Digest {
-    classes: HashMap<Vec<u8>, Class>,
+    classes: FxHashMap<Vec<u8>, Class>,
     pub events: u64,
     pub filtered: u64,
     pub oversized: u64,

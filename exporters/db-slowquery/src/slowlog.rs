@@ -58,8 +58,9 @@ impl<R: Read> Records<R> {
         }
     }
 
-    /// The next record including its separator `sep` (the last one may lack it).
-    fn next(&mut self, sep: &[u8]) -> io::Result<Option<Record>> {
+    /// The next record including its separator `sep` (the last one may lack it); with
+    /// `hash_first`, a `#` is put in front unless it starts with one (it ended the separator).
+    fn next(&mut self, sep: &[u8], hash_first: bool) -> io::Result<Option<Record>> {
         let mut oversized = false;
         loop {
             let from = self.start + self.searched;
@@ -68,7 +69,7 @@ impl<R: Read> Records<R> {
                 let record = if oversized || end - self.start > self.max {
                     Record::Oversized
                 } else {
-                    Record::Data(self.buf[self.start..end].to_vec())
+                    Record::Data(owned(&self.buf[self.start..end], hash_first))
                 };
                 self.start = end;
                 self.searched = 0;
@@ -83,20 +84,20 @@ impl<R: Read> Records<R> {
                 self.searched = 0;
             }
             if self.eof {
-                return Ok(self.take_rest(oversized));
+                return Ok(self.take_rest(oversized, hash_first));
             }
             self.fill()?;
         }
     }
 
-    fn take_rest(&mut self, oversized: bool) -> Option<Record> {
+    fn take_rest(&mut self, oversized: bool, hash_first: bool) -> Option<Record> {
         if self.start == self.buf.len() {
             return oversized.then_some(Record::Oversized);
         }
         let record = if oversized || self.buf.len() - self.start > self.max {
             Record::Oversized
         } else {
-            Record::Data(self.buf[self.start..].to_vec())
+            Record::Data(owned(&self.buf[self.start..], hash_first))
         };
         self.start = self.buf.len();
         self.searched = 0;
@@ -124,6 +125,16 @@ impl<R: Read> Records<R> {
         self.eof = n == 0;
         Ok(())
     }
+}
+
+/// A copy of `record`, with a `#` in front when asked and missing.
+fn owned(record: &[u8], hash_first: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(record.len() + 1);
+    if hash_first && !record.starts_with(b"#") {
+        out.push(b'#');
+    }
+    out.extend_from_slice(record);
+    out
 }
 
 /// Reads [`Event`]s from a slow log.
@@ -160,7 +171,7 @@ impl<R: Read> Parser<R> {
                 stmt.insert(0, b'#');
             }
             strip_record_end(&mut stmt);
-            if let Some(event) = self.parse(&stmt)? {
+            if let Some(event) = self.parse(stmt)? {
                 return Ok(Some(event));
             }
         }
@@ -172,7 +183,7 @@ impl<R: Read> Parser<R> {
             return Ok(Some(stmt));
         }
         loop {
-            match self.records.next(RECORD_SEPARATOR)? {
+            match self.records.next(RECORD_SEPARATOR, true)? {
                 None => return Ok(None),
                 Some(Record::Oversized) => self.oversized += 1,
                 Some(Record::Data(stmt)) => return Ok(Some(self.drop_headers(stmt))),
@@ -205,17 +216,19 @@ impl<R: Read> Parser<R> {
         first
     }
 
-    fn parse(&mut self, stmt: &[u8]) -> io::Result<Option<Event>> {
+    fn parse(&mut self, stmt: Vec<u8>) -> io::Result<Option<Event>> {
         let mut event = Event::default();
         let mut state = LineState::default();
         let mut query: Option<Vec<u8>> = None;
+        // Where the query starts in `stmt`, when it is the rest of the record.
+        let mut tail: Option<usize> = None;
         let mut line_start = 0;
         loop {
             let line_end =
                 memchr::memchr(b'\n', &stmt[line_start..]).map_or(stmt.len(), |n| line_start + n);
             let line = &stmt[line_start..line_end];
             if !is_meta_line(line) {
-                query = Some(stmt[line_start..].to_vec());
+                tail = Some(line_start);
                 break;
             }
             if let Some(arg) = state.meta_line(line, &mut event) {
@@ -238,6 +251,11 @@ impl<R: Read> Parser<R> {
         if event.database.is_none() {
             event.database = state.use_db;
         }
+        if let Some(start) = tail {
+            let mut stmt = stmt;
+            stmt.drain(..start);
+            query = Some(stmt);
+        }
         match query {
             Some(q) if !q.is_empty() && q != b"0" => {
                 event.query = q;
@@ -250,7 +268,7 @@ impl<R: Read> Parser<R> {
     /// A record made only of header lines ends where an administrator command follows
     /// (`SET timestamp=1;\n# administrator command: Quit;`), or where the next entry starts.
     fn query_after_meta_only_record(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let line = match self.records.next(LINE_SEPARATOR)? {
+        let line = match self.records.next(LINE_SEPARATOR, false)? {
             Some(Record::Data(line)) => line,
             Some(Record::Oversized) => {
                 self.oversized += 1;
@@ -259,7 +277,7 @@ impl<R: Read> Parser<R> {
             None => return Ok(None),
         };
         if looks_like_attribute(&line) {
-            let rest = match self.records.next(RECORD_SEPARATOR)? {
+            let rest = match self.records.next(RECORD_SEPARATOR, false)? {
                 Some(Record::Data(rest)) => rest,
                 _ => Vec::new(),
             };
