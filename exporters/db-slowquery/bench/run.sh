@@ -86,7 +86,7 @@ run of `bench/run.sh` (`make bench`).
 - CPU: {cpu}, `nproc` {nproc}; memory {int(mem) / 1024 / 1024:.1f} GiB; {platform.system()} {platform.release()}
 - The machine is shared with other builds (load average {load} at the end of the run), so
   absolute times vary from run to run; both tools ran back to back under the same conditions.
-  db-slowquery parses on one thread and fingerprints on `nproc` more; pt-query-digest is
+  db-slowquery parses on one thread and fingerprints on `nproc` - 1 others; pt-query-digest is
   single-threaded, so the CPU-time ratio is the one that does not depend on the free cores.
 
 ## Results

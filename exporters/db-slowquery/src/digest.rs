@@ -143,7 +143,7 @@ impl Digest {
         filter: &Filter,
         workers: usize,
     ) -> io::Result<()> {
-        if workers < 2 {
+        if workers == 0 {
             return self.read(input, filter);
         }
         let results = std::thread::scope(|scope| -> io::Result<Vec<Digest>> {

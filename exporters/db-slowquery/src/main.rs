@@ -88,7 +88,9 @@ fn run_digest(args: &DigestArgs) -> anyhow::Result<()> {
         },
     };
     let mut digest = Digest::default();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // One core parses; the others fingerprint.
+    let workers =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
     if args.files.is_empty() {
         digest.read_parallel(io::stdin().lock(), &filter, workers)?;
     }
