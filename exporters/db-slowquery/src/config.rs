@@ -93,6 +93,62 @@ pub struct SourceConfig {
     /// read (an entry is complete for sure only once the next one starts).
     #[serde(default = "default_settle", with = "humantime_serde")]
     pub settle_time: Duration,
+    /// `mysql_slowlog`, `mysql_digest`: run `EXPLAIN FORMAT=JSON` of the example of each top
+    /// query that is a plain SELECT, on a separate read-only connection (`explain_dsn`), and
+    /// show the plan in `/queries`. Off by default.
+    #[serde(default)]
+    pub explain: bool,
+    /// The connection string of the EXPLAIN connection (`mysql://user:password@host:port/`);
+    /// its user needs `SELECT` on the tables of the queries, nothing more.
+    #[serde(default)]
+    pub explain_dsn: Option<Secret>,
+    /// The environment variable holding the EXPLAIN connection string.
+    #[serde(default)]
+    pub explain_dsn_env: Option<String>,
+    /// A file holding the EXPLAIN connection string (trailing newline ignored).
+    #[serde(default)]
+    pub explain_dsn_file: Option<PathBuf>,
+    /// Most EXPLAINs run per poll; the other top queries without a plan wait for later polls.
+    #[serde(default = "default_explain_per_poll")]
+    pub explain_max_per_poll: usize,
+    /// Statement timeout of each EXPLAIN (`max_statement_time` on MariaDB,
+    /// `max_execution_time` on MySQL); the exporter waits one second longer, then reconnects.
+    #[serde(default = "default_explain_timeout", with = "humantime_serde")]
+    pub explain_timeout: Duration,
+}
+
+/// Where a connection string comes from: exactly one of the three is set.
+pub struct DsnSource<'a> {
+    /// The config key of the inline form (`dsn` or `explain_dsn`), for error messages.
+    pub key: &'static str,
+    pub inline: &'a Option<Secret>,
+    pub env: &'a Option<String>,
+    pub file: &'a Option<PathBuf>,
+}
+
+impl DsnSource<'_> {
+    /// The connection string; errors never contain it.
+    pub fn resolve(&self) -> Result<String, String> {
+        if let Some(dsn) = self.inline {
+            return Ok(dsn.expose().to_string());
+        }
+        if let Some(name) = self.env {
+            return std::env::var(name)
+                .map_err(|_| format!("environment variable {name} is not set"));
+        }
+        if let Some(path) = self.file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("could not read {}_file {}: {e}", self.key, path.display()))?;
+            return Ok(text.trim_end_matches(['\n', '\r']).to_string());
+        }
+        Err(format!("no {} configured", self.key))
+    }
+
+    fn count(&self) -> usize {
+        usize::from(self.inline.is_some())
+            + usize::from(self.env.is_some())
+            + usize::from(self.file.is_some())
+    }
 }
 
 fn default_slow_threshold() -> Duration {
@@ -123,6 +179,14 @@ fn default_settle() -> Duration {
     Duration::from_secs(2)
 }
 
+fn default_explain_per_poll() -> usize {
+    5
+}
+
+fn default_explain_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+
 impl SourceConfig {
     /// The poll interval, defaulting by kind (1 s for a log, 15 s for a database).
     pub fn interval(&self) -> Duration {
@@ -130,6 +194,26 @@ impl SourceConfig {
             Kind::MysqlSlowlog => Duration::from_secs(1),
             Kind::Postgres | Kind::MysqlDigest => Duration::from_secs(15),
         })
+    }
+
+    /// Where the source's own connection string comes from.
+    pub fn dsn_source(&self) -> DsnSource<'_> {
+        DsnSource {
+            key: "dsn",
+            inline: &self.dsn,
+            env: &self.dsn_env,
+            file: &self.dsn_file,
+        }
+    }
+
+    /// Where the EXPLAIN connection string comes from.
+    pub fn explain_dsn_source(&self) -> DsnSource<'_> {
+        DsnSource {
+            key: "explain_dsn",
+            inline: &self.explain_dsn,
+            env: &self.explain_dsn_env,
+            file: &self.explain_dsn_file,
+        }
     }
 }
 
@@ -147,6 +231,7 @@ impl Validate for Config {
                 );
             }
             validate_kind(source, &key, problems);
+            validate_explain(source, &key, problems);
             if source.top_k == 0 {
                 problems.add(key("top_k"), "must be at least 1");
             }
@@ -164,14 +249,7 @@ impl Validate for Config {
 }
 
 fn validate_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
-    let dsn_count = [
-        source.dsn.is_some(),
-        source.dsn_env.is_some(),
-        source.dsn_file.is_some(),
-    ]
-    .iter()
-    .filter(|&&set| set)
-    .count();
+    let dsn_count = source.dsn_source().count();
     match source.kind {
         Kind::MysqlSlowlog => {
             if source.path.is_none() {
@@ -195,5 +273,33 @@ fn validate_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: 
                 problems.add(key("start_at"), "is only for kind mysql_slowlog");
             }
         }
+    }
+}
+
+fn validate_explain(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
+    let dsn_count = source.explain_dsn_source().count();
+    if !source.explain {
+        if dsn_count > 0 {
+            problems.add(key("explain_dsn"), "is only used when explain is on");
+        }
+        return;
+    }
+    if source.kind == Kind::Postgres {
+        problems.add(
+            key("explain"),
+            "is only for kinds mysql_slowlog and mysql_digest",
+        );
+    } else if dsn_count != 1 {
+        problems.add(
+            key("explain_dsn"),
+            "exactly one of explain_dsn, explain_dsn_env and explain_dsn_file is required \
+             when explain is on",
+        );
+    }
+    if source.explain_max_per_poll == 0 {
+        problems.add(key("explain_max_per_poll"), "must be at least 1");
+    }
+    if source.explain_timeout.is_zero() {
+        problems.add(key("explain_timeout"), "must be positive");
     }
 }

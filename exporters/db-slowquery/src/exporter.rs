@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::aggregate::{Aggregate, Key, Limits, Observation, Totals};
 use crate::config::{Config, Kind, SourceConfig};
+use crate::explain::{Plan, Plans};
 use crate::fingerprint;
 use crate::metrics::Collector;
 use crate::slowlog::Event;
@@ -25,6 +26,8 @@ use crate::tail::Tailer;
 #[derive(Debug)]
 pub struct SourceState {
     pub kind: Kind,
+    /// Whether EXPLAIN plans are fetched for this source.
+    pub explain: bool,
     pub aggregate: Aggregate,
     pub up: bool,
     pub running: u64,
@@ -36,6 +39,8 @@ pub struct SourceState {
     pub rotations: u64,
     pub truncations: u64,
     pub errors: u64,
+    /// EXPLAIN plans of the top queries (MySQL kinds with `explain` on).
+    pub plans: Plans,
 }
 
 /// The states of all sources, by name, shared by the sources, `/metrics` and `/queries`.
@@ -49,6 +54,7 @@ impl SourceState {
         let base = config.slow_threshold.as_secs_f64().max(0.001);
         SourceState {
             kind: config.kind,
+            explain: config.explain && config.kind != Kind::Postgres,
             aggregate: Aggregate::new(Limits {
                 top_k: config.top_k,
                 hysteresis: config.hysteresis,
@@ -65,6 +71,7 @@ impl SourceState {
             rotations: 0,
             truncations: 0,
             errors: 0,
+            plans: Plans::default(),
         }
     }
 }
@@ -99,13 +106,13 @@ pub fn setup(app: &mut App<Config>) -> Result<(), SetupError> {
 struct Running {
     config: SourceConfig,
     stop: Arc<AtomicBool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(task) = &self.task {
+        for task in &self.tasks {
             task.abort();
         }
     }
@@ -133,27 +140,33 @@ fn reconcile(config: &Config, running: &mut HashMap<String, Running>, shared: &S
             continue;
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let task = match source.kind {
+        let mut tasks = match source.kind {
             Kind::MysqlSlowlog => {
                 start_slowlog(source.clone(), shared.clone(), stop.clone());
-                None
+                Vec::new()
             }
-            Kind::Postgres => Some(tokio::spawn(crate::postgres::run(
+            Kind::Postgres => vec![tokio::spawn(crate::postgres::run(
                 source.clone(),
                 shared.clone(),
-            ))),
-            Kind::MysqlDigest => Some(tokio::spawn(crate::mysql::run(
+            ))],
+            Kind::MysqlDigest => vec![tokio::spawn(crate::mysql::run(
                 source.clone(),
                 shared.clone(),
-            ))),
+            ))],
         };
+        if source.explain && source.kind != Kind::Postgres {
+            tasks.push(tokio::spawn(crate::explain::run(
+                source.clone(),
+                shared.clone(),
+            )));
+        }
         tracing::info!(source = %source.name, kind = ?source.kind, "source started");
         running.insert(
             source.name.clone(),
             Running {
                 config: source.clone(),
                 stop,
-                task,
+                tasks,
             },
         );
     }
@@ -265,6 +278,10 @@ struct QueryRow {
     lock_seconds: f64,
     rows_sent: f64,
     rows_examined: f64,
+    /// The `EXPLAIN FORMAT=JSON` output, when explained.
+    plan: Option<serde_json::Value>,
+    /// Why there is no plan, when the query was refused or its EXPLAIN failed.
+    plan_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -298,6 +315,14 @@ fn snapshot(shared: &Shared) -> Vec<SourceRows> {
                     lock_seconds: q.seen.lock_seconds,
                     rows_sent: q.seen.rows_sent,
                     rows_examined: q.seen.rows_examined,
+                    plan: match state.plans.by_key.get(key) {
+                        Some(Plan::Json(value)) => Some(value.clone()),
+                        _ => None,
+                    },
+                    plan_error: match state.plans.by_key.get(key) {
+                        Some(Plan::Error(error)) => Some(error.clone()),
+                        _ => None,
+                    },
                 })
                 .collect(),
         })
@@ -317,14 +342,14 @@ async fn queries_html(State(shared): State<Shared>) -> impl IntoResponse {
         page.push_str(&format!(
             "<h2>{} ({})</h2><table border=\"1\"><tr><th>Query ID</th><th>Database</th>\
              <th>Calls</th><th>Total (s)</th><th>Mean (s)</th><th>Rows examined</th>\
-             <th>Fingerprint</th><th>Example</th></tr>",
+             <th>Fingerprint</th><th>Example</th><th>Plan</th></tr>",
             escape(&source.source),
             if source.up { "up" } else { "down" }
         ));
         for q in &source.queries {
             page.push_str(&format!(
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.6}</td>\
-                 <td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+                 <td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
                 escape(&q.query_id),
                 escape(&q.database),
                 q.calls,
@@ -332,13 +357,25 @@ async fn queries_html(State(shared): State<Shared>) -> impl IntoResponse {
                 q.mean_seconds,
                 q.rows_examined,
                 escape(&q.fingerprint),
-                escape(&q.example)
+                escape(&q.example),
+                plan_cell(q)
             ));
         }
         page.push_str("</table>");
     }
     page.push_str("</body></html>");
     Html(page)
+}
+
+fn plan_cell(q: &QueryRow) -> String {
+    if let Some(plan) = &q.plan {
+        let pretty = serde_json::to_string_pretty(plan).unwrap_or_default();
+        return format!(
+            "<details><summary>plan</summary><pre>{}</pre></details>",
+            escape(&pretty)
+        );
+    }
+    q.plan_error.as_deref().map(escape).unwrap_or_default()
 }
 
 fn escape(text: &str) -> String {

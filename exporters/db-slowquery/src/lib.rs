@@ -3,6 +3,7 @@
 pub mod aggregate;
 pub mod config;
 pub mod digest;
+pub mod explain;
 pub mod exporter;
 mod find;
 pub mod fingerprint;

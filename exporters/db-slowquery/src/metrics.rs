@@ -87,7 +87,8 @@ impl exporter_kit::prometheus_client::collector::Collector for Collector {
         encode_histograms(&mut encoder, &series, &states)?;
         encode_info(&mut encoder, &states)?;
         encode_source_gauges(&mut encoder, &states)?;
-        encode_source_counters(&mut encoder, &states)
+        encode_source_counters(&mut encoder, &states)?;
+        encode_explain_counters(&mut encoder, &states)
     }
 }
 
@@ -261,6 +262,44 @@ fn encode_source_counters(
             let labels: Labels = vec![(SOURCE, name.clone())];
             encode_counter_u64(&mut family, &labels, pick(state))?;
         }
+    }
+    Ok(())
+}
+
+/// EXPLAIN counters, only for the sources with `explain` on.
+fn encode_explain_counters(
+    encoder: &mut DescriptorEncoder,
+    states: &std::collections::BTreeMap<String, SourceState>,
+) -> std::fmt::Result {
+    let explaining = || states.iter().filter(|(_, s)| s.explain);
+    let mut family = encoder.encode_descriptor(
+        EXPLAINS,
+        "EXPLAINs of top queries by outcome: ok, failed, refused (not a plain SELECT), \
+         no_connection.",
+        None,
+        MetricType::Counter,
+    )?;
+    for (name, state) in explaining() {
+        let p = &state.plans;
+        for (outcome, value) in [
+            ("ok", p.ok),
+            ("failed", p.failed),
+            ("refused", p.refused),
+            ("no_connection", p.no_connection),
+        ] {
+            let labels: Labels = vec![(SOURCE, name.clone()), (OUTCOME, outcome.to_string())];
+            encode_counter_u64(&mut family, &labels, value)?;
+        }
+    }
+    let mut family = encoder.encode_descriptor(
+        EXPLAINS_DEFERRED,
+        "Top queries left without a plan for a later poll (explain_max_per_poll).",
+        None,
+        MetricType::Counter,
+    )?;
+    for (name, state) in explaining() {
+        let labels: Labels = vec![(SOURCE, name.clone())];
+        encode_counter_u64(&mut family, &labels, state.plans.deferred)?;
     }
     Ok(())
 }

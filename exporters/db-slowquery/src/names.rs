@@ -16,12 +16,15 @@ pub const FORGOTTEN: &str = "db_slowquery_forgotten_queries";
 pub const LOG_REOPENS: &str = "db_slowquery_log_reopens";
 pub const NULL_QUERY_IDS: &str = "db_slowquery_null_query_id_rows";
 pub const SOURCE_ERRORS: &str = "db_slowquery_source_errors";
+pub const EXPLAINS: &str = "db_slowquery_explains";
+pub const EXPLAINS_DEFERRED: &str = "db_slowquery_explains_deferred";
 
 pub const SOURCE: &str = "source";
 pub const DATABASE: &str = "database";
 pub const QUERY_ID: &str = "query_id";
 pub const FINGERPRINT: &str = "fingerprint";
 pub const REASON: &str = "reason";
+pub const OUTCOME: &str = "outcome";
 
 /// The `query_id` of everything outside the top K.
 pub const OTHER: &str = "other";

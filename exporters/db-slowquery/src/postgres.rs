@@ -91,18 +91,7 @@ pub fn set_down(shared: &Shared, name: &str) {
 
 /// The connection string from `dsn`, `dsn_env` or `dsn_file`; errors never include it.
 pub fn resolve_dsn(config: &SourceConfig) -> Result<String, String> {
-    if let Some(dsn) = &config.dsn {
-        return Ok(dsn.expose().to_string());
-    }
-    if let Some(name) = &config.dsn_env {
-        return std::env::var(name).map_err(|_| format!("environment variable {name} is not set"));
-    }
-    if let Some(path) = &config.dsn_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("could not read dsn_file {}: {e}", path.display()))?;
-        return Ok(text.trim_end_matches(['\n', '\r']).to_string());
-    }
-    Err("no dsn configured".to_string())
+    config.dsn_source().resolve()
 }
 
 async fn connect(config: &SourceConfig) -> Result<Client, String> {

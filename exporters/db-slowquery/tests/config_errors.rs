@@ -28,6 +28,15 @@ fn each_invalid_fixture_gets_its_exact_message() {
             "two_dsns.yml",
             "4:5: sources[0].dsn: exactly one of dsn, dsn_env and dsn_file is required",
         ),
+        (
+            "explain_without_dsn.yml",
+            "2:9: sources[0].explain_dsn: exactly one of explain_dsn, explain_dsn_env and \
+             explain_dsn_file is required when explain is on",
+        ),
+        (
+            "explain_postgres.yml",
+            "5:5: sources[0].explain: is only for kinds mysql_slowlog and mysql_digest",
+        ),
         ("unknown_key.yml", "5:5: sources[0].treshold: unknown field `treshold`, expected one of"),
         (
             "unknown_kind.yml",
