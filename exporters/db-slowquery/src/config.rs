@@ -115,6 +115,14 @@ pub struct SourceConfig {
     /// `max_execution_time` on MySQL); the exporter waits one second longer, then reconnects.
     #[serde(default = "default_explain_timeout", with = "humantime_serde")]
     pub explain_timeout: Duration,
+    /// `postgres`: the server log file to read `auto_explain` plans from (`stderr` format,
+    /// `auto_explain.log_format` `json` or `text`), shown in `/queries`. Off when unset.
+    #[serde(default)]
+    pub auto_explain_log: Option<PathBuf>,
+    /// `postgres`: most plans read from the log kept in memory, the latest per query ID and
+    /// per query text.
+    #[serde(default = "default_auto_explain_max_plans")]
+    pub auto_explain_max_plans: usize,
 }
 
 /// Where a connection string comes from: exactly one of the three is set.
@@ -183,6 +191,10 @@ fn default_explain_per_poll() -> usize {
     5
 }
 
+fn default_auto_explain_max_plans() -> usize {
+    256
+}
+
 fn default_explain_timeout() -> Duration {
     Duration::from_secs(2)
 }
@@ -232,6 +244,7 @@ impl Validate for Config {
             }
             validate_kind(source, &key, problems);
             validate_explain(source, &key, problems);
+            validate_auto_explain(source, &key, problems);
             if source.top_k == 0 {
                 problems.add(key("top_k"), "must be at least 1");
             }
@@ -301,5 +314,18 @@ fn validate_explain(source: &SourceConfig, key: &dyn Fn(&str) -> String, problem
     }
     if source.explain_timeout.is_zero() {
         problems.add(key("explain_timeout"), "must be positive");
+    }
+}
+
+fn validate_auto_explain(
+    source: &SourceConfig,
+    key: &dyn Fn(&str) -> String,
+    problems: &mut Problems,
+) {
+    if source.auto_explain_log.is_some() && source.kind != Kind::Postgres {
+        problems.add(key("auto_explain_log"), "is only for kind postgres");
+    }
+    if source.auto_explain_max_plans == 0 {
+        problems.add(key("auto_explain_max_plans"), "must be at least 1");
     }
 }

@@ -1,4 +1,4 @@
-//! Optional plans of MySQL and MariaDB top queries: `EXPLAIN FORMAT=JSON` of each top query's
+//! Optional plans of MySQL and MariaDB top queries (PostgreSQL's are in `auto_explain`): `EXPLAIN FORMAT=JSON` of each top query's
 //! example, only for plain SELECT statements, on a connection of its own that is set read-only
 //! and has a statement timeout, at most `explain_max_per_poll` per poll, once per query.
 
@@ -35,6 +35,12 @@ pub struct Plans {
     pub no_connection: u64,
     /// Top queries without a plan left for a later poll by `explain_max_per_poll`.
     pub deferred: u64,
+    /// PostgreSQL `auto_explain` plans read from the server log.
+    pub logged_read: u64,
+    /// Log entries longer than [`PLAN_MAX_BYTES`], skipped.
+    pub logged_oversized: u64,
+    /// Plans dropped from memory at `auto_explain_max_plans`.
+    pub logged_evicted: u64,
 }
 
 /// Explains the new top queries of one source every poll interval until aborted.

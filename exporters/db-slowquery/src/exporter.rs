@@ -28,6 +28,8 @@ pub struct SourceState {
     pub kind: Kind,
     /// Whether EXPLAIN plans are fetched for this source.
     pub explain: bool,
+    /// Whether `auto_explain` plans are read from a server log for this source.
+    pub auto_explain: bool,
     pub aggregate: Aggregate,
     pub up: bool,
     pub running: u64,
@@ -55,6 +57,7 @@ impl SourceState {
         SourceState {
             kind: config.kind,
             explain: config.explain && config.kind != Kind::Postgres,
+            auto_explain: config.auto_explain_log.is_some() && config.kind == Kind::Postgres,
             aggregate: Aggregate::new(Limits {
                 top_k: config.top_k,
                 hysteresis: config.hysteresis,
@@ -154,6 +157,9 @@ fn reconcile(config: &Config, running: &mut HashMap<String, Running>, shared: &S
                 shared.clone(),
             ))],
         };
+        if source.auto_explain_log.is_some() && source.kind == Kind::Postgres {
+            crate::auto_explain::start(source.clone(), shared.clone(), stop.clone());
+        }
         if source.explain && source.kind != Kind::Postgres {
             tasks.push(tokio::spawn(crate::explain::run(
                 source.clone(),
@@ -256,7 +262,8 @@ fn record_events(
     }
 }
 
-fn sleep_unless_stopped(interval: Duration, stop: &AtomicBool) {
+/// Sleeps for `interval`, or less when `stop` is set meanwhile.
+pub fn sleep_unless_stopped(interval: Duration, stop: &AtomicBool) {
     let step = Duration::from_millis(50);
     let mut slept = Duration::ZERO;
     while slept < interval && !stop.load(Ordering::Relaxed) {

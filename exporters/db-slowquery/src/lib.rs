@@ -1,6 +1,7 @@
 //! `db-slowquery`: Digests slow queries from MySQL, MariaDB and PostgreSQL for Prometheus.
 
 pub mod aggregate;
+pub mod auto_explain;
 pub mod config;
 pub mod digest;
 pub mod explain;

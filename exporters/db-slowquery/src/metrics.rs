@@ -266,7 +266,7 @@ fn encode_source_counters(
     Ok(())
 }
 
-/// EXPLAIN counters, only for the sources with `explain` on.
+/// Plan counters, only for the sources with `explain` or `auto_explain_log`.
 fn encode_explain_counters(
     encoder: &mut DescriptorEncoder,
     states: &std::collections::BTreeMap<String, SourceState>,
@@ -300,6 +300,23 @@ fn encode_explain_counters(
     for (name, state) in explaining() {
         let labels: Labels = vec![(SOURCE, name.clone())];
         encode_counter_u64(&mut family, &labels, state.plans.deferred)?;
+    }
+    let mut family = encoder.encode_descriptor(
+        LOGGED_PLANS,
+        "auto_explain plans of the server log: read, oversized (skipped), evicted (from memory).",
+        None,
+        MetricType::Counter,
+    )?;
+    for (name, state) in states.iter().filter(|(_, s)| s.auto_explain) {
+        let p = &state.plans;
+        for (outcome, value) in [
+            ("read", p.logged_read),
+            ("oversized", p.logged_oversized),
+            ("evicted", p.logged_evicted),
+        ] {
+            let labels: Labels = vec![(SOURCE, name.clone()), (OUTCOME, outcome.to_string())];
+            encode_counter_u64(&mut family, &labels, value)?;
+        }
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ pub const NULL_QUERY_IDS: &str = "db_slowquery_null_query_id_rows";
 pub const SOURCE_ERRORS: &str = "db_slowquery_source_errors";
 pub const EXPLAINS: &str = "db_slowquery_explains";
 pub const EXPLAINS_DEFERRED: &str = "db_slowquery_explains_deferred";
+pub const LOGGED_PLANS: &str = "db_slowquery_logged_plans";
 
 pub const SOURCE: &str = "source";
 pub const DATABASE: &str = "database";

@@ -37,6 +37,10 @@ fn each_invalid_fixture_gets_its_exact_message() {
             "explain_postgres.yml",
             "5:5: sources[0].explain: is only for kinds mysql_slowlog and mysql_digest",
         ),
+        (
+            "auto_explain_not_postgres.yml",
+            "5:5: sources[0].auto_explain_log: is only for kind postgres",
+        ),
         ("unknown_key.yml", "5:5: sources[0].treshold: unknown field `treshold`, expected one of"),
         (
             "unknown_kind.yml",

@@ -209,6 +209,11 @@ pub struct Postgres {
 
 impl Postgres {
     pub fn start() -> Postgres {
+        Postgres::start_with("")
+    }
+
+    /// Starts a cluster with `extra` appended to postgresql.conf (later lines win).
+    pub fn start_with(extra: &str) -> Postgres {
         for tool in ["initdb", "pg_ctl", "postgres"] {
             require(&format!("{PG_BIN}/{tool}"));
         }
@@ -236,6 +241,7 @@ impl Postgres {
         let conf_path = data.join("postgresql.conf");
         let mut existing = std::fs::read_to_string(&conf_path).unwrap();
         existing.push_str(&conf);
+        existing.push_str(extra);
         std::fs::write(&conf_path, existing).unwrap();
         let mut pg = Postgres {
             dir,
