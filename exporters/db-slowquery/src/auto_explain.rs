@@ -294,14 +294,20 @@ pub fn start(config: SourceConfig, shared: Shared, stop: Arc<AtomicBool>) {
         let mut tail = LogTail::open(path);
         let mut parser = Parser::default();
         let mut recent = Recent::new(config.auto_explain_max_plans);
+        let mut warned = false;
         while !stop.load(Ordering::Relaxed) {
             let mut read = Vec::new();
             let result = tail.read(&mut |line| read.extend(parser.line(line)));
             if let Ok(false) = result {
                 read.extend(parser.finish());
             }
-            if let Err(error) = &result {
-                tracing::debug!(source = %config.name, %error, "could not read the server log");
+            match &result {
+                // Logged once until the log can be read again.
+                Err(error) if !std::mem::replace(&mut warned, true) => {
+                    tracing::warn!(source = %config.name, %error, "could not read the server log");
+                }
+                Err(_) => {}
+                Ok(_) => warned = false,
             }
             let count = read.len() as u64;
             read.into_iter().for_each(|p| recent.insert(p));

@@ -46,6 +46,8 @@ pub struct Plans {
 /// Explains the new top queries of one source every poll interval until aborted.
 pub async fn run(config: SourceConfig, shared: Shared) {
     let mut conn: Option<Conn> = None;
+    // Connection failures are logged once until a connection works again.
+    let mut warned = false;
     let mut ticker = tokio::time::interval(config.interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -53,9 +55,14 @@ pub async fn run(config: SourceConfig, shared: Shared) {
         for (key, example) in pending(&config, &shared) {
             if conn.is_none() {
                 match connect(&config).await {
-                    Ok(c) => conn = Some(c),
+                    Ok(c) => {
+                        conn = Some(c);
+                        warned = false;
+                    }
                     Err(error) => {
-                        tracing::warn!(source = %config.name, %error, "could not connect for EXPLAIN");
+                        if !std::mem::replace(&mut warned, true) {
+                            tracing::warn!(source = %config.name, %error, "could not connect for EXPLAIN");
+                        }
                         with_plans(&shared, &config.name, |p| p.no_connection += 1);
                         break;
                     }
