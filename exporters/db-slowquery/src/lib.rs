@@ -1,6 +1,20 @@
 //! `db-slowquery`: Digests slow queries from MySQL, MariaDB and PostgreSQL for Prometheus.
 
+pub mod aggregate;
+pub mod auto_explain;
 pub mod config;
+pub mod digest;
+pub mod explain;
+pub mod exporter;
+mod find;
+pub mod fingerprint;
+pub mod metrics;
+pub mod mysql;
+pub mod names;
+pub mod postgres;
+pub mod slowlog;
+pub mod stats;
+pub mod tail;
 
 use exporter_kit::ExporterInfo;
 
