@@ -34,7 +34,7 @@ pub struct Config {
     pub apps: BTreeMap<String, App>,
     /// Which of `app`, `page`, `device`, `browser`, `country` each metric family carries.
     /// Families not named keep their default label set.
-    pub labels: BTreeMap<Family, Vec<Dimension>>,
+    pub labels: BTreeMap<String, Vec<Dimension>>,
     /// Cardinality caps.
     pub caps: Caps,
     /// Dropping traffic from bots and headless browsers.
@@ -246,7 +246,7 @@ impl Config {
     /// The labels `family` carries, from the config or the family's default.
     pub fn dimensions(&self, family: Family) -> &[Dimension] {
         self.labels
-            .get(&family)
+            .get(family.name())
             .map_or(family.default_dimensions(), Vec::as_slice)
     }
 }
@@ -274,11 +274,13 @@ impl Validate for Config {
         }
         for (family, dims) in &self.labels {
             let mut seen = std::collections::HashSet::new();
-            if dims.iter().any(|d| !seen.insert(*d)) {
+            if !Family::ALL.iter().any(|f| f.name() == family) {
                 problems.add(
-                    format!("labels.{}", family.name()),
-                    "a label is listed twice",
+                    format!("labels.{family}"),
+                    "not a metric family with beacon labels (see README, Metrics)",
                 );
+            } else if dims.iter().any(|d| !seen.insert(*d)) {
+                problems.add(format!("labels.{family}"), "a label is listed twice");
             }
         }
         self.validate_paths(problems);

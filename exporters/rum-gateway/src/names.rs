@@ -26,37 +26,22 @@ impl Dimension {
 }
 
 /// The metric families whose labels come from beacons, and so are capped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
-    #[serde(rename = "rum_largest_contentful_paint_seconds")]
     Lcp,
-    #[serde(rename = "rum_interaction_to_next_paint_seconds")]
     Inp,
-    #[serde(rename = "rum_first_contentful_paint_seconds")]
     Fcp,
-    #[serde(rename = "rum_time_to_first_byte_seconds")]
     Ttfb,
-    #[serde(rename = "rum_cumulative_layout_shift")]
     Cls,
-    #[serde(rename = "rum_page_load_seconds")]
     PageLoad,
-    #[serde(rename = "rum_web_vitals_rating_total")]
     Rating,
-    #[serde(rename = "rum_page_views_total")]
     PageViews,
-    #[serde(rename = "rum_errors_total")]
     Errors,
-    #[serde(rename = "rum_frustration_signals_total")]
     Frustration,
-    #[serde(rename = "rum_webrtc_mos")]
     WebrtcMos,
-    #[serde(rename = "rum_webrtc_round_trip_time_seconds")]
     WebrtcRtt,
-    #[serde(rename = "rum_webrtc_jitter_seconds")]
     WebrtcJitter,
-    #[serde(rename = "rum_webrtc_packet_loss_ratio")]
     WebrtcLoss,
-    #[serde(rename = "rum_webrtc_quality_total")]
     WebrtcQuality,
 }
 
