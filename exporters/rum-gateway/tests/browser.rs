@@ -52,6 +52,7 @@ fn page(gateway: &str) -> String {
 <body><h1 id="title">Real User Monitoring test page</h1>
 <p>A paragraph large enough to be the largest contentful paint of this small page.</p>
 <div id="late"></div>
+<button id="broken" onclick="throw new Error('broken button')">Broken</button>
 <script>setTimeout(function () {{
   document.getElementById("late").innerHTML = "<p style='height:200px'>shifted in late</p>";
 }}, 200);</script>
@@ -142,9 +143,17 @@ fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
     tab.wait_until_navigated().unwrap();
     tab.wait_for_element("#late p").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    // A real click ends LCP observation; leaving the page hides it, which flushes both SDKs.
-    tab.find_element("#title").unwrap().click().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Three quick clicks on plain text make a rage click and three dead clicks; a real
+    // click on the broken button (which also ends LCP observation) an error and an error
+    // click. Leaving the page then hides it, which flushes both SDKs.
+    // DevTools round trips on a loaded machine can take a third of a second per real click,
+    // so the three rage clicks are dispatched in one script, at one spot.
+    let rage = "var t = document.getElementById('title'); var r = t.getBoundingClientRect();\
+        for (var i = 0; i < 3; i++) t.dispatchEvent(new MouseEvent('click', \
+        {bubbles: true, clientX: r.left + 5, clientY: r.top + 5}));";
+    tab.evaluate(rage, false).unwrap();
+    tab.find_element("#broken").unwrap().click().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
     tab.navigate_to("about:blank").unwrap();
     tab.wait_until_navigated().unwrap();
 
@@ -174,6 +183,22 @@ fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
         let lcp = metrics.sum("rum_largest_contentful_paint_seconds_sum", &[("app", app)]);
         assert!(lcp > 0.0 && lcp < 30.0, "{app} LCP {lcp}");
     }
-    assert!(metrics.sum("rum_page_views_total", &[("app", "snippet-test")]) >= 1.0);
+    let snippet = |name: &str, labels: &[(&str, &str)]| {
+        let mut all = vec![("app", "snippet-test")];
+        all.extend_from_slice(labels);
+        metrics.sum(name, &all)
+    };
+    assert_eq!(snippet("rum_page_views_total", &[]), 1.0);
+    assert_eq!(snippet("rum_page_load_seconds_count", &[]), 1.0);
+    let signals = "rum_frustration_signals_total";
+    assert_eq!(snippet(signals, &[("signal", "rage_click")]), 1.0);
+    assert_eq!(snippet(signals, &[("signal", "dead_click")]), 3.0);
+    assert_eq!(snippet(signals, &[("signal", "error_click")]), 1.0);
+    assert_eq!(snippet("rum_errors_total", &[("kind", "error")]), 1.0);
+    let faro_errors = metrics.sum(
+        "rum_errors_total",
+        &[("app", "faro-test"), ("kind", "exception")],
+    );
+    assert_eq!(faro_errors, 1.0);
     assert_eq!(metrics.rejected("origin_not_allowed"), 0.0);
 }
