@@ -194,6 +194,7 @@ pub struct Bots {
     /// Drop requests whose `User-Agent` contains one of `user_agent_patterns`.
     pub enabled: bool,
     /// Case-insensitive substrings that mark a bot or headless browser.
+    #[serde(deserialize_with = "lowercase_list")]
     pub user_agent_patterns: Vec<String>,
 }
 
@@ -222,6 +223,12 @@ impl Default for Bots {
             user_agent_patterns: patterns.iter().map(|p| p.to_string()).collect(),
         }
     }
+}
+
+/// Bot patterns are compared with the lowercased user agent; lowercase them once, here.
+fn lowercase_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    Ok(list.into_iter().map(|p| p.to_ascii_lowercase()).collect())
 }
 
 impl Default for Config {

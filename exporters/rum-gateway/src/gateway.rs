@@ -15,6 +15,7 @@ use crate::names::{self, Family};
 use crate::pages::{self, PageCaps, ValueCap};
 use crate::protect::ratelimit::Limiter;
 use crate::useragent;
+use crate::vitals::Vital;
 
 /// What the request tells about every item in it.
 #[derive(Debug, Clone)]
@@ -33,7 +34,14 @@ pub struct Gateway {
     pages: PageCaps,
     apps: ValueCap,
     seen_ids: TtlSet,
-    holding: Holding<(Item, Dims)>,
+    holding: Holding<Held>,
+}
+
+/// A vital waiting out its re-report window: only what recording it needs.
+struct Held {
+    vital: Vital,
+    value: f64,
+    dims: Arc<Dims>,
 }
 
 impl Gateway {
@@ -59,43 +67,58 @@ impl Gateway {
     pub fn accept(&self, config: &Config, items: Vec<Item>, request: &RequestInfo) {
         let now = Instant::now();
         let limits = &config.limits;
+        let mut last: Option<(String, String, Arc<Dims>)> = None;
         for item in items {
-            let dims = self.dims(config, &item, request);
+            // Items of one request mostly share app and page: share their label values too.
+            let dims = match &last {
+                Some((app, url, dims)) if *app == item.app && *url == item.url => dims.clone(),
+                _ => {
+                    let dims = Arc::new(self.dims(config, &item, request));
+                    last = Some((item.app.clone(), item.url.clone(), dims.clone()));
+                    dims
+                }
+            };
             let Some(id) = &item.id else {
-                self.record(config, &item, &dims);
+                self.record(config, &item.what, &dims);
                 continue;
             };
             let key = format!("{}\u{0}{id}", item.app);
-            if !matches!(item.what, What::Vital(..)) {
+            let What::Vital(vital, value) = item.what else {
                 if self.seen_ids.insert(
                     &key,
                     now,
                     limits.rereport_window,
                     limits.max_pending_metrics,
                 ) {
-                    self.record(config, &item, &dims);
+                    self.record(config, &item.what, &dims);
                 } else {
                     self.metrics.count_dedup("repeated_id");
                 }
                 continue;
-            }
-            let (offer, evicted) =
-                self.holding
-                    .offer(key, (item, dims), now, limits.max_pending_metrics);
+            };
+            let held = Held { vital, value, dims };
+            let (offer, evicted) = self.holding.offer(
+                &key,
+                held,
+                now,
+                limits.rereport_window,
+                limits.max_pending_metrics,
+            );
             match offer {
                 Offer::Held => {}
                 Offer::Replaced => self.metrics.count_dedup("rereport"),
                 Offer::Late => self.metrics.count_dedup("late_rereport"),
             }
-            if let Some((item, dims)) = evicted {
-                self.record(config, &item, &dims);
+            if let Some(held) = evicted {
+                self.record(config, &What::Vital(held.vital, held.value), &held.dims);
             }
         }
         self.metrics.pending.set(self.holding.len() as i64);
     }
 
-    /// Observes every held vital whose re-report window has ended.
-    pub fn release_due(&self) {
+    /// Observes every held vital whose re-report window has ended, yielding to request
+    /// handlers between chunks so a large release does not stall them.
+    pub async fn release_due(&self) {
         let config = self.current();
         let limits = &config.limits;
         let due = self.holding.due(
@@ -103,8 +126,11 @@ impl Gateway {
             limits.rereport_window,
             limits.max_pending_metrics,
         );
-        for (item, dims) in &due {
-            self.record(&config, item, dims);
+        for chunk in due.chunks(512) {
+            for held in chunk {
+                self.record(&config, &What::Vital(held.vital, held.value), &held.dims);
+            }
+            tokio::task::yield_now().await;
         }
         self.metrics.pending.set(self.holding.len() as i64);
     }
@@ -117,7 +143,7 @@ impl Gateway {
                 let window = gateway.current().limits.rereport_window;
                 let tick = (window / 10).clamp(Duration::from_millis(20), Duration::from_secs(1));
                 tokio::time::sleep(tick).await;
-                gateway.release_due();
+                gateway.release_due().await;
             }
         });
     }
@@ -154,13 +180,13 @@ impl Gateway {
     }
 
     /// Observes one item into its families.
-    pub fn record(&self, config: &Config, item: &Item, dims: &Dims) {
+    pub fn record(&self, config: &Config, what: &What, dims: &Dims) {
         let max = config.caps.max_series_per_family;
         let put = |family: Family, fixed: &[(&'static str, &str)], value: f64| {
             let labels = dims.labels(config.dimensions(family), fixed);
             self.metrics.record(family, labels, value, max);
         };
-        match &item.what {
+        match what {
             What::Vital(vital, value) => {
                 put(vital.family(), &[], *value);
                 let rating = vital.rate(*value).label();

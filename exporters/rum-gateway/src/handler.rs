@@ -162,9 +162,7 @@ async fn process(
     let user_agent = header_str(headers, header::USER_AGENT.as_str())
         .unwrap_or("")
         .to_string();
-    if config.bots.enabled
-        && useragent::is_bot(&user_agent, &lowercase(&config.bots.user_agent_patterns))
-    {
+    if config.bots.enabled && useragent::is_bot(&user_agent, &config.bots.user_agent_patterns) {
         return Err(refuse(
             StatusCode::FORBIDDEN,
             "bot",
@@ -226,10 +224,6 @@ async fn process(
         },
     );
     Ok(())
-}
-
-fn lowercase(patterns: &[String]) -> Vec<String> {
-    patterns.iter().map(|p| p.to_ascii_lowercase()).collect()
 }
 
 fn limit(
