@@ -17,8 +17,6 @@ pub mod protect;
 pub mod useragent;
 pub mod vitals;
 
-use std::sync::Arc;
-
 use exporter_kit::app::{App, SetupError};
 use exporter_kit::ExporterInfo;
 
@@ -55,6 +53,5 @@ pub fn setup(app: &mut App<Config>, intake_address: Option<String>) -> Result<()
         }
     }
     app.link(&config.paths.beacon, "web-vitals beacon intake (POST)");
-    let _: &Arc<Gateway> = &gateway;
     Ok(())
 }

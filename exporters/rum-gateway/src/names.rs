@@ -177,4 +177,3 @@ pub const BEACONS_REJECTED: &str = "rum_beacons_rejected";
 pub const LABEL_OVERFLOW: &str = "rum_label_overflow";
 pub const DEDUPLICATED: &str = "rum_deduplicated";
 pub const PENDING_METRICS: &str = "rum_pending_metrics";
-pub const OBSERVATIONS: &str = "rum_observations";
