@@ -1,8 +1,28 @@
-//! `rum-gateway`: Receives Real User Monitoring beacons from browsers and exposes them as Prometheus metrics.
+//! `rum-gateway`: receives Real User Monitoring beacons from browsers (Grafana Faro,
+//! web-vitals, Elastic APM RUM, WebRTC call summaries) and exposes them as Prometheus
+//! histograms and counters with bounded cardinality.
 
+pub mod bytesize;
 pub mod config;
+pub mod dedupe;
+pub mod emodel;
+pub mod gateway;
+pub mod handler;
+pub mod intake;
+pub mod listener;
+pub mod metrics;
+pub mod names;
+pub mod pages;
+pub mod protect;
+pub mod useragent;
+pub mod vitals;
 
+use exporter_kit::app::{App, SetupError};
 use exporter_kit::ExporterInfo;
+
+use crate::config::Config;
+use crate::gateway::Gateway;
+use crate::metrics::RumMetrics;
 
 /// Who this exporter is, for the kit.
 pub const INFO: ExporterInfo = ExporterInfo {
@@ -11,3 +31,27 @@ pub const INFO: ExporterInfo = ExporterInfo {
     default_config: include_str!("default.yml"),
     build: exporter_kit::build_info!(),
 };
+
+/// Registers the metrics, starts the re-report releaser and serves the intakes: on the
+/// kit's listener, or on `intake_address` when given (so `/metrics` stays private).
+pub fn setup(app: &mut App<Config>, intake_address: Option<String>) -> Result<(), SetupError> {
+    let config = app.config().borrow().clone();
+    let target = config.page_load_apdex_target.as_secs_f64();
+    let metrics = RumMetrics::register(app.registry(), target);
+    let gateway = Gateway::new(app.config(), metrics);
+    gateway.spawn_releaser();
+    let routes = handler::routes(&gateway, &config);
+    match intake_address {
+        None => {
+            for (path, router) in routes {
+                app.route(&path, router);
+            }
+        }
+        Some(address) => {
+            let limits = listener::Limits::from_flags(app.flags());
+            listener::spawn(address, routes, limits)?;
+        }
+    }
+    app.link(&config.paths.beacon, "web-vitals beacon intake (POST)");
+    Ok(())
+}
