@@ -1,6 +1,11 @@
-//! `synthetic-journey`: Walks scripted user journeys in headless Chromium and runs HTTP and WebSocket checks for Prometheus.
+//! `synthetic-journey`: walks scripted user journeys in headless Chromium and runs HTTP and
+//! WebSocket checks, on a schedule, for Prometheus.
 
+pub mod checks;
 pub mod config;
+pub mod metrics;
+pub mod names;
+pub mod template;
 
 use exporter_kit::ExporterInfo;
 
