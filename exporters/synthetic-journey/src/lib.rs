@@ -1,10 +1,14 @@
 //! `synthetic-journey`: walks scripted user journeys in headless Chromium and runs HTTP and
 //! WebSocket checks, on a schedule, for Prometheus.
 
+pub mod artifacts;
+pub mod browser;
 pub mod checks;
 pub mod config;
+pub mod journey;
 pub mod metrics;
 pub mod names;
+pub mod runner;
 pub mod template;
 
 use exporter_kit::ExporterInfo;
