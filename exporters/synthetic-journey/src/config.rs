@@ -24,39 +24,6 @@ pub struct Config {
     /// HTTP and WebSocket checks, each on its own schedule.
     #[serde(default)]
     pub checks: Vec<Check>,
-    /// The shared browser.
-    #[serde(default)]
-    pub browser: BrowserSettings,
-}
-
-/// How the one shared Chromium is started and shared.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BrowserSettings {
-    /// The Chromium binary.
-    #[serde(default = "default_browser_path")]
-    pub path: String,
-    /// Journeys run at once in the shared browser; more wait their turn
-    /// (`synthetic_journey_runs_waiting` shows how many).
-    #[serde(default = "default_concurrency")]
-    pub max_concurrent_runs: usize,
-}
-
-impl Default for BrowserSettings {
-    fn default() -> BrowserSettings {
-        BrowserSettings {
-            path: default_browser_path(),
-            max_concurrent_runs: default_concurrency(),
-        }
-    }
-}
-
-fn default_browser_path() -> String {
-    "/usr/bin/chromium".to_string()
-}
-
-fn default_concurrency() -> usize {
-    2
 }
 
 /// One journey: steps walked in order in a fresh incognito context.
@@ -317,9 +284,6 @@ impl Validate for Config {
                 "journeys",
                 format!("at most {MAX_ITEMS} journeys and checks together"),
             );
-        }
-        if self.browser.max_concurrent_runs == 0 {
-            problems.add("browser.max_concurrent_runs", "must be at least 1");
         }
         let mut names = HashSet::new();
         for (i, journey) in self.journeys.iter().enumerate() {

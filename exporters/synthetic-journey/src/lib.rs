@@ -5,10 +5,14 @@ pub mod artifacts;
 pub mod browser;
 pub mod checks;
 pub mod config;
+pub mod exporter;
 pub mod journey;
 pub mod metrics;
 pub mod names;
+pub mod probe;
 pub mod runner;
+pub mod scheduler;
+pub mod status;
 pub mod template;
 
 use exporter_kit::ExporterInfo;
