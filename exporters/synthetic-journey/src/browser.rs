@@ -5,9 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use headless_chrome::browser::transport::Transport;
 use headless_chrome::{Browser, LaunchOptions};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -56,9 +57,20 @@ pub struct BrowserMetrics {
     pub resident_memory: Gauge,
 }
 
+/// A browser handed to one run.
+#[derive(Clone)]
+pub struct Lease {
+    pub browser: Browser,
+    pub pid: u32,
+    /// A second DevTools connection for browser-level commands headless_chrome keeps private,
+    /// such as disposing of a browser context.
+    pub control: Arc<Transport>,
+}
+
 struct Running {
     browser: Browser,
     pid: u32,
+    control: Arc<Transport>,
     // Kept alive as long as the browser; removed when it is dropped.
     _profile: tempfile::TempDir,
 }
@@ -91,25 +103,29 @@ impl BrowserPool {
     /// that hangs in it.
     ///
     /// [`discard`]: BrowserPool::discard
-    pub fn get(&self) -> Result<(Browser, u32), BrowserError> {
-        let existing = self.lock().as_ref().map(|r| (r.browser.clone(), r.pid));
-        if let Some((browser, pid)) = existing {
-            if alive(pid) && browser.get_version().is_ok() {
-                return Ok((browser, pid));
+    pub fn get(&self) -> Result<Lease, BrowserError> {
+        let existing = self.lock().as_ref().map(Running::lease);
+        if let Some(lease) = existing {
+            if alive(lease.pid) && lease.browser.get_version().is_ok() {
+                return Ok(lease);
             }
-            tracing::warn!(pid, "browser gone or not answering, replacing it");
-            drop(browser);
+            tracing::warn!(
+                pid = lease.pid,
+                "browser gone or not answering, replacing it"
+            );
+            let pid = lease.pid;
+            drop(lease);
             self.discard(pid);
         }
         let mut current = self.lock();
         if let Some(running) = current.as_ref() {
             // Another run launched one meanwhile.
-            return Ok((running.browser.clone(), running.pid));
+            return Ok(running.lease());
         }
         let running = self.launch()?;
-        let found = (running.browser.clone(), running.pid);
+        let lease = running.lease();
         *current = Some(running);
-        Ok(found)
+        Ok(lease)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
@@ -128,6 +144,15 @@ impl BrowserPool {
         };
         if let Some(old) = old {
             tracing::warn!(pid, "discarding the browser");
+            self.retire(old);
+        }
+    }
+
+    /// Ends the current browser, as the exporter exits.
+    pub fn shutdown(&self) {
+        let old = self.lock().take();
+        if let Some(old) = old {
+            tracing::info!(pid = old.pid, "stopping the browser");
             self.retire(old);
         }
     }
@@ -168,6 +193,10 @@ impl BrowserPool {
             reason: e.to_string(),
         })?;
         let pid = browser.get_process_id().unwrap_or_default();
+        let control = control_connection(&browser, pid).map_err(|e| BrowserError::Launch {
+            path: self.path.display().to_string(),
+            reason: format!("no second DevTools connection: {e}"),
+        })?;
         let helpers = chromium_children()
             .into_iter()
             .filter(|p| *p != pid && !before.contains(p))
@@ -178,6 +207,7 @@ impl BrowserPool {
         Ok(Running {
             browser,
             pid,
+            control,
             _profile: profile,
         })
     }
@@ -225,6 +255,26 @@ impl BrowserPool {
         }
         reaped
     }
+}
+
+impl Running {
+    fn lease(&self) -> Lease {
+        Lease {
+            browser: self.browser.clone(),
+            pid: self.pid,
+            control: self.control.clone(),
+        }
+    }
+}
+
+fn control_connection(browser: &Browser, pid: u32) -> anyhow::Result<Arc<Transport>> {
+    let url = url::Url::parse(&browser.get_ws_url())?;
+    Ok(Arc::new(Transport::new(
+        url,
+        Some(pid),
+        IDLE_TIMEOUT,
+        None,
+    )?))
 }
 
 impl Drop for BrowserPool {

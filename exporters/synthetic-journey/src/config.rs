@@ -38,6 +38,10 @@ pub struct Journey {
     /// The longest one run may take, all steps together.
     #[serde(default = "default_journey_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// The longest a click, fill or assert_text step waits for its element to appear, and a
+    /// navigate step for the page to load (wait steps have their own `timeout`).
+    #[serde(default = "default_step_timeout", with = "humantime_serde")]
+    pub step_timeout: Duration,
     /// The browser window size.
     #[serde(default)]
     pub viewport: Viewport,
@@ -47,6 +51,10 @@ pub struct Journey {
 
 fn default_journey_interval() -> Duration {
     Duration::from_secs(300)
+}
+
+fn default_step_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_journey_timeout() -> Duration {
@@ -324,6 +332,7 @@ impl Journey {
     fn validate_at(&self, key: &str, problems: &mut Problems) {
         check_positive(self.interval, format!("{key}.interval"), problems);
         check_positive(self.timeout, format!("{key}.timeout"), problems);
+        check_positive(self.step_timeout, format!("{key}.step_timeout"), problems);
         if self.steps.is_empty() {
             problems.add(format!("{key}.steps"), "a journey needs at least one step");
         }

@@ -1,7 +1,7 @@
 //! Wires the exporter into the kit: its flags, metrics, schedule and endpoints.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use exporter_kit::app::SetupError;
 use exporter_kit::axum::body::Body;
@@ -50,9 +50,22 @@ pub struct Flags {
     pub artifacts_keep: u16,
 }
 
+/// The pool of the running exporter, so that [`stop_browser`] can end it at exit.
+static RUNNING_POOL: OnceLock<Arc<BrowserPool>> = OnceLock::new();
+
+/// Ends the browser of the running exporter; Chromium does not exit with its parent.
+pub fn stop_browser() {
+    if let Some(pool) = RUNNING_POOL.get() {
+        pool.shutdown();
+    }
+}
+
 /// Registers the metrics, starts the schedule and adds `/journeys`, `/artifacts/..` and
 /// `/probe`.
 pub fn setup(app: &mut App<Config>, flags: Flags) -> Result<(), SetupError> {
+    // headless_chrome logs every URL it opens at info level through `log`, and a resolved
+    // `${env:..}` may sit in one; its errors are enough.
+    log::set_max_level(log::LevelFilter::Error);
     let registry = app.registry();
     let journey_metrics = JourneyMetrics::register(registry, true);
     let check_metrics = CheckMetrics::register(registry, true);
@@ -80,6 +93,7 @@ pub fn setup(app: &mut App<Config>, flags: Flags) -> Result<(), SetupError> {
     );
 
     let pool = Arc::new(BrowserPool::new(flags.browser_path, browser_metrics));
+    let _ = RUNNING_POOL.set(pool.clone());
     let store = ArtifactStore::new(flags.artifacts_dir, usize::from(flags.artifacts_keep));
     let shared = Arc::new(Shared {
         runner: Runner::new(pool, usize::from(flags.max_concurrent_runs), waiting, store),

@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use headless_chrome::browser::tab::EventListener;
+use headless_chrome::browser::transport::Transport;
 use headless_chrome::protocol::cdp::types::Event;
 use headless_chrome::protocol::cdp::{Emulation, Page, Runtime, Target};
 use headless_chrome::{Browser, Tab};
 
 use crate::artifacts::{ArtifactStore, RunArtifacts};
+use crate::browser::Lease;
 use crate::config::{Journey, Step};
 use crate::metrics::{JourneyOutcome, PageTimings, StepOutcome};
 
@@ -122,7 +124,7 @@ impl ConsoleErrors {
 
 /// Walks `journey` in `browser`, finishing by `deadline`. `log` receives one line per step.
 pub fn walk(
-    browser: &Browser,
+    lease: &Lease,
     journey: &Journey,
     deadline: Instant,
     store: &ArtifactStore,
@@ -146,7 +148,7 @@ pub fn walk(
         artifacts: Vec::new(),
         finished_at: SystemTime::now(),
     };
-    match open_tab(browser, journey) {
+    match open_tab(&lease.browser, journey) {
         Ok((tab, context_id)) => {
             let console = Arc::new(ConsoleErrors::default());
             let _ = tab.add_event_listener(console.clone());
@@ -159,7 +161,7 @@ pub fn walk(
                 &mut outcome,
                 log,
             );
-            close_tab(&tab, context_id);
+            close_context(&lease.control, &tab, context_id);
         }
         Err(StepError(reason)) => {
             outcome.failed_step = outcome.all_steps.first().cloned();
@@ -202,14 +204,15 @@ fn open_tab(browser: &Browser, journey: &Journey) -> Result<(Arc<Tab>, String), 
     Ok((tab, context_id))
 }
 
-/// Closes the tab and drops its context, so no cookie or cache entry outlives the run.
-fn close_tab(tab: &Tab, context_id: String) {
-    let _ = tab.close(false);
+/// Drops the run's context, and its tab with it, so no cookie or cache entry outlives the run
+/// and the browser does not grow with every run.
+fn close_context(control: &Transport, tab: &Tab, context_id: String) {
     let dispose = Target::DisposeBrowserContext {
         browser_context_id: context_id,
     };
-    if let Err(error) = tab.call_method(dispose) {
-        tracing::debug!(%error, "could not dispose of the browser context");
+    if let Err(error) = control.call_method_on_browser(dispose) {
+        tracing::debug!(%error, "could not dispose of the browser context, closing the tab");
+        let _ = tab.close(false);
     }
 }
 
@@ -227,7 +230,7 @@ fn run_steps(
     for (index, step) in journey.steps.iter().enumerate() {
         let label = step.label(index);
         let step_started = Instant::now();
-        let result = run_step(tab, step, &label, deadline, artifacts);
+        let result = run_step(tab, step, &label, journey, deadline, artifacts);
         let duration = step_started.elapsed();
         let page = match &result {
             Ok(()) => new_page_timings(tab, &mut page_origin),
@@ -260,6 +263,7 @@ fn run_step(
     tab: &Tab,
     step: &Step,
     label: &str,
+    journey: &Journey,
     deadline: Instant,
     artifacts: &mut RunArtifacts,
 ) -> Result<(), StepError> {
@@ -267,7 +271,7 @@ fn run_step(
     if left.is_zero() {
         return Err(StepError("the journey's timeout was reached".to_string()));
     }
-    tab.set_default_timeout(left);
+    tab.set_default_timeout(journey.step_timeout.min(left));
     match step {
         Step::Navigate { url, .. } => {
             let url = url.resolve()?;

@@ -16,7 +16,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = exporter_kit::flags::parse(&INFO);
-    exporter_kit::run::<Config>(INFO, cli.kit, |app| {
+    let code = exporter_kit::run::<Config>(INFO, cli.kit, |app| {
         synthetic_journey::exporter::setup(app, cli.own)
-    })
+    });
+    // Chromium does not exit with its parent.
+    synthetic_journey::exporter::stop_browser();
+    code
 }

@@ -75,10 +75,10 @@ impl Runner {
                 let _permit = permit;
                 let mut logs = Vec::new();
                 let outcome = match pool.get() {
-                    Ok((browser, pid)) => {
-                        let _ = started_tx.send(pid);
+                    Ok(lease) => {
+                        let _ = started_tx.send(lease.pid);
                         let deadline = Instant::now() + limit;
-                        journey::walk(&browser, &journey, deadline, &store, &mut |l| logs.push(l))
+                        journey::walk(&lease, &journey, deadline, &store, &mut |l| logs.push(l))
                     }
                     Err(error) => failed(&journey, error.to_string()),
                 };
