@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::path::PathBuf;
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ const FLAGS: [&str; 6] = [
 /// this long for an answer. Journeys may be minutes apart, so it is long; a hung browser is
 /// killed by the run's own timeout instead, which closes the connection and ends every wait.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a browser may take to answer the health check before each run.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every live browser in this process, by main PID, with the helpers it started outside its
 /// own process tree (the crash handler forks away and lands with this process), so reaping
@@ -106,7 +110,7 @@ impl BrowserPool {
     pub fn get(&self) -> Result<Lease, BrowserError> {
         let existing = self.lock().as_ref().map(Running::lease);
         if let Some(lease) = existing {
-            if alive(lease.pid) && lease.browser.get_version().is_ok() {
+            if alive(lease.pid) && answers(&lease) {
                 return Ok(lease);
             }
             tracing::warn!(
@@ -255,6 +259,22 @@ impl BrowserPool {
         }
         reaped
     }
+}
+
+/// Whether the browser answers a version query within [`HEALTH_TIMEOUT`]. One that does not
+/// is hung: it is killed, which also ends the query.
+fn answers(lease: &Lease) -> bool {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let pid = lease.pid;
+    std::thread::spawn(move || {
+        if let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(HEALTH_TIMEOUT) {
+            tracing::warn!(pid, "browser did not answer its health check, killing it");
+            kill(pid);
+        }
+    });
+    let answered = lease.browser.get_version().is_ok();
+    let _ = done.send(());
+    answered
 }
 
 impl Running {

@@ -215,3 +215,37 @@ async fn a_killed_browser_is_replaced_at_the_next_run_and_its_orphans_reaped() {
     assert!(metrics.orphans_reaped.get() > 0);
     assert_eq!(runner.pool().reap_orphans(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_browser_is_killed_and_replaced_at_the_next_run() {
+    let _serial = SERIAL.lock().await;
+    let address = common::site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, metrics) = runner(dir.path());
+    let (first, _) = runner
+        .run(form_journey(address), Duration::from_secs(30))
+        .await;
+    assert!(first.success, "{:?}", first.reason);
+    let pid = runner.pool().current_pid().unwrap();
+
+    // SAFETY: stops the browser this test started, by its PID; it answers nothing any more.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) };
+    let started = Instant::now();
+    let (second, _) = runner
+        .run(form_journey(address), Duration::from_secs(30))
+        .await;
+
+    assert!(
+        second.success,
+        "{:?} at {:?}",
+        second.reason, second.failed_step
+    );
+    assert_eq!(metrics.launches.get(), 2);
+    assert!(!common::running(pid), "the hung browser was killed");
+    // Five seconds of health check, then a launch and the journey; slack for a loaded machine.
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+}
