@@ -271,20 +271,21 @@ fn run_step(
     if left.is_zero() {
         return Err(StepError("the journey's timeout was reached".to_string()));
     }
-    tab.set_default_timeout(journey.step_timeout.min(left));
+    let step_limit = journey.step_timeout.min(left);
+    tab.set_default_timeout(step_limit);
     match step {
         Step::Navigate { url, .. } => {
             let url = url.resolve()?;
             tab.navigate_to(&url)?.wait_until_navigated()?;
         }
         Step::Click { selector, .. } => {
-            element(tab, selector)?.click()?;
+            element(tab, selector, step_limit)?.click()?;
         }
         Step::Fill {
             selector, value, ..
         } => {
             let value = value.resolve()?;
-            let field = element(tab, selector)?;
+            let field = element(tab, selector, step_limit)?;
             field.click()?;
             tab.send_character(&value)?;
         }
@@ -295,13 +296,13 @@ fn run_step(
             selector, timeout, ..
         } => {
             let limit = timeout.map_or(left, |t| t.min(left));
-            tab.wait_for_element_with_custom_timeout(selector, limit)
-                .map_err(|e| StepError(format!("{selector:?} did not appear in {limit:?}: {e}")))?;
+            wait_for(tab, selector, limit)
+                .map_err(|_| StepError(format!("{selector:?} did not appear within {limit:?}")))?;
         }
         Step::AssertText {
             selector, contains, ..
         } => {
-            let text = element(tab, selector)?.get_inner_text()?;
+            let text = element(tab, selector, step_limit)?.get_inner_text()?;
             if !text.contains(contains.as_str()) {
                 return Err(StepError(format!(
                     "text of {selector:?} does not contain {contains:?}: {:?}",
@@ -331,9 +332,43 @@ fn run_step(
     Ok(())
 }
 
-fn element<'a>(tab: &'a Tab, selector: &str) -> Result<headless_chrome::Element<'a>, StepError> {
-    tab.wait_for_element(selector)
-        .map_err(|e| StepError(format!("no element matches {selector:?}: {e}")))
+/// How often a wait looks for its element. headless_chrome's own waits look every 100 ms,
+/// which would add up to that much to every step's time.
+const POLL: Duration = Duration::from_millis(10);
+
+/// The first element matching `selector`, waiting for it up to `limit`.
+fn element<'a>(
+    tab: &'a Tab,
+    selector: &str,
+    limit: Duration,
+) -> Result<headless_chrome::Element<'a>, StepError> {
+    wait_for(tab, selector, limit)
+        .map_err(|StepError(e)| StepError(format!("no element matches {selector:?}: {e}")))
+}
+
+/// Waits until `selector` matches, looking with one cheap query every [`POLL`].
+fn wait_for<'a>(
+    tab: &'a Tab,
+    selector: &str,
+    limit: Duration,
+) -> Result<headless_chrome::Element<'a>, StepError> {
+    let until = Instant::now() + limit;
+    let query = format!(
+        "document.querySelector({}) !== null",
+        serde_json::to_string(selector).unwrap_or_default()
+    );
+    loop {
+        let found = tab.evaluate(&query, false)?.value;
+        if found == Some(serde_json::Value::Bool(true)) {
+            if let Ok(element) = tab.find_element(selector) {
+                return Ok(element);
+            }
+        }
+        if Instant::now() >= until {
+            return Err(StepError(format!("not found within {limit:?}")));
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 fn evaluate_string(tab: &Tab, expression: &str) -> Result<String, StepError> {
