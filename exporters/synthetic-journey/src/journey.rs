@@ -15,6 +15,7 @@ use crate::artifacts::{ArtifactStore, RunArtifacts};
 use crate::browser::Lease;
 use crate::config::{Journey, Step};
 use crate::metrics::{JourneyOutcome, PageTimings, StepOutcome};
+use crate::page::{self, Want};
 
 /// Console errors kept per run; more are counted in the artifact, not kept.
 const MAX_CONSOLE_ERRORS: usize = 100;
@@ -279,14 +280,14 @@ fn run_step(
             tab.navigate_to(&url)?.wait_until_navigated()?;
         }
         Step::Click { selector, .. } => {
-            element(tab, selector, step_limit)?.click()?;
+            let target = page::find(tab, selector, step_limit, Want::Center).map_err(StepError)?;
+            page::click_at(tab, target.x, target.y)?;
         }
         Step::Fill {
             selector, value, ..
         } => {
             let value = value.resolve()?;
-            let field = element(tab, selector, step_limit)?;
-            field.click()?;
+            page::find(tab, selector, step_limit, Want::Focus).map_err(StepError)?;
             tab.send_character(&value)?;
         }
         Step::Press { key, .. } => {
@@ -296,13 +297,15 @@ fn run_step(
             selector, timeout, ..
         } => {
             let limit = timeout.map_or(left, |t| t.min(left));
-            wait_for(tab, selector, limit)
+            page::find(tab, selector, limit, Want::Exists)
                 .map_err(|_| StepError(format!("{selector:?} did not appear within {limit:?}")))?;
         }
         Step::AssertText {
             selector, contains, ..
         } => {
-            let text = element(tab, selector, step_limit)?.get_inner_text()?;
+            let text = page::find(tab, selector, step_limit, Want::Text)
+                .map_err(StepError)?
+                .text;
             if !text.contains(contains.as_str()) {
                 return Err(StepError(format!(
                     "text of {selector:?} does not contain {contains:?}: {:?}",
@@ -330,45 +333,6 @@ fn run_step(
         }
     }
     Ok(())
-}
-
-/// How often a wait looks for its element. headless_chrome's own waits look every 100 ms,
-/// which would add up to that much to every step's time.
-const POLL: Duration = Duration::from_millis(10);
-
-/// The first element matching `selector`, waiting for it up to `limit`.
-fn element<'a>(
-    tab: &'a Tab,
-    selector: &str,
-    limit: Duration,
-) -> Result<headless_chrome::Element<'a>, StepError> {
-    wait_for(tab, selector, limit)
-        .map_err(|StepError(e)| StepError(format!("no element matches {selector:?}: {e}")))
-}
-
-/// Waits until `selector` matches, looking with one cheap query every [`POLL`].
-fn wait_for<'a>(
-    tab: &'a Tab,
-    selector: &str,
-    limit: Duration,
-) -> Result<headless_chrome::Element<'a>, StepError> {
-    let until = Instant::now() + limit;
-    let query = format!(
-        "document.querySelector({}) !== null",
-        serde_json::to_string(selector).unwrap_or_default()
-    );
-    loop {
-        let found = tab.evaluate(&query, false)?.value;
-        if found == Some(serde_json::Value::Bool(true)) {
-            if let Ok(element) = tab.find_element(selector) {
-                return Ok(element);
-            }
-        }
-        if Instant::now() >= until {
-            return Err(StepError(format!("not found within {limit:?}")));
-        }
-        std::thread::sleep(POLL);
-    }
 }
 
 fn evaluate_string(tab: &Tab, expression: &str) -> Result<String, StepError> {

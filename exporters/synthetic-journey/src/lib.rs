@@ -9,6 +9,7 @@ pub mod exporter;
 pub mod journey;
 pub mod metrics;
 pub mod names;
+pub mod page;
 pub mod probe;
 pub mod runner;
 pub mod scheduler;
