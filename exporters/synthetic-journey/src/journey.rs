@@ -277,7 +277,7 @@ fn run_step(
     match step {
         Step::Navigate { url, .. } => {
             let url = url.resolve()?;
-            tab.navigate_to(&url)?.wait_until_navigated()?;
+            page::navigate(tab, &url, step_limit).map_err(StepError)?;
         }
         Step::Click { selector, .. } => {
             let target = page::find(tab, selector, step_limit, Want::Center).map_err(StepError)?;

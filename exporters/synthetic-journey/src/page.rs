@@ -112,3 +112,45 @@ pub fn click_at(tab: &Tab, x: f64, y: f64) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Waits in the page until a document other than the one with time origin `old` has fired its
+/// load event; `None` when the time is up. While the old document is still shown the script
+/// dies with it, which is why the caller retries.
+const LOADED_SCRIPT: &str = r#"(async (old, ms) => {
+  const until = performance.now() + ms;
+  while (performance.timeOrigin === old || document.readyState !== 'complete') {
+    if (performance.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+})"#;
+
+/// The time origin of the document now shown, to tell a new document from it.
+pub fn time_origin(tab: &Tab) -> f64 {
+    tab.evaluate("performance.timeOrigin", false)
+        .ok()
+        .and_then(|r| r.value)
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
+}
+
+/// Loads `url` and returns once the new document's load event has fired (headless_chrome's
+/// own wait also waits for the network to be almost idle, half a second more).
+pub fn navigate(tab: &Tab, url: &str, limit: Duration) -> Result<(), String> {
+    let until = std::time::Instant::now() + limit;
+    let old = time_origin(tab);
+    tab.navigate_to(url).map_err(|e| e.to_string())?;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(format!("the page did not load within {limit:?}"));
+        }
+        let expression = format!("{LOADED_SCRIPT}({old}, {})", left.as_millis());
+        match tab.evaluate(&expression, true).map(|r| r.value) {
+            Ok(Some(serde_json::Value::Bool(true))) => return Ok(()),
+            Ok(_) => return Err(format!("the page did not load within {limit:?}")),
+            // The old document went away under the script: look again in the new one.
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
