@@ -32,6 +32,21 @@ BENCH_BINARY="$root/target/release/synthetic-journey" "$root/target/release/exam
         echo
     fi
     cat "$out"
+    cat <<'TEXT'
+### Reading the numbers
+
+- Overhead: most of it is the DevTools round trip of headless_chrome 1.0.22, up to 100 ms per
+  call because its reader thread holds the socket lock through a 100 ms read timeout (upstream
+  issue 446). The exporter already does each element lookup in one in-page script and waits for
+  the load event itself; a click still needs three calls (lookup, mouse down, mouse up), a fill
+  two, a navigate about three. The goal of under 100 ms per step is not met with this crate.
+- RSS is the sum over the browser's processes, so pages shared between them count once per
+  process: the absolute value overstates the memory used; the change from start to end is the
+  figure that shows growth. Each run's incognito context is disposed of, so nothing accumulates.
+- HTTP checks: both exporters open a new connection per probe. blackbox_exporter also resolves
+  the target, logs each probe in memory for its `/logs` page and runs its own HTTP client setup
+  per probe, which accounts for part of its extra CPU.
+TEXT
 } > "$here/BENCHMARKS.md"
 rm -f "$out"
 cat "$here/BENCHMARKS.md"
