@@ -22,7 +22,19 @@ const MAX_CONSOLE_ERRORS: usize = 100;
 
 /// Reads the page's timings from its own performance entries. LCP and layout shifts are only
 /// offered to observers; a buffered observer hands over the entries recorded so far.
-const TIMINGS_SCRIPT: &str = r#"JSON.stringify((() => {
+/// A page that has just fired its load event may not have painted yet: without a first
+/// contentful paint, the script waits for two frames (at most 500 ms) before reading.
+const TIMINGS_SCRIPT: &str = r#"(async () => {
+  if (!performance.getEntriesByName('first-contentful-paint').length) {
+    await new Promise((done) => {
+      const timer = setTimeout(done, 500);
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        clearTimeout(timer);
+        setTimeout(done, 0);
+      }));
+    });
+  }
+  return JSON.stringify((() => {
   const take = (type) => {
     try {
       const o = new PerformanceObserver(() => {});
@@ -51,7 +63,8 @@ const TIMINGS_SCRIPT: &str = r#"JSON.stringify((() => {
       js_heap: performance.memory ? performance.memory.usedJSHeapSize : null,
     },
   };
-})())"#;
+})());
+})()"#;
 
 /// A step failure: which step, and why, in words a person understands.
 struct StepError(String);
@@ -355,7 +368,10 @@ fn new_page_timings(tab: &Tab, seen_origin: &mut Option<f64>) -> Option<PageTimi
         origin: f64,
         timings: PageTimings,
     }
-    let text = evaluate_string(tab, TIMINGS_SCRIPT).ok()?;
+    let result = tab.evaluate(TIMINGS_SCRIPT, true).ok()?;
+    let Some(serde_json::Value::String(text)) = result.value else {
+        return None;
+    };
     let reading: Reading = serde_json::from_str(&text).ok()?;
     if *seen_origin == Some(reading.origin) {
         return None;
