@@ -14,7 +14,7 @@ use tokio::sync::{watch, Mutex};
 
 use crate::config::{Config, ConfigErrors, Source};
 use crate::flags::Flags;
-use crate::http::{self, KitState, Link};
+use crate::http::{self, KitState, LandingSection, Link};
 use crate::metrics::KitMetrics;
 use crate::probe::{self, ProbeModules, ProbeState, Prober};
 use crate::reload::{self, Reloader};
@@ -36,6 +36,7 @@ pub struct App<C: Config> {
     web: watch::Receiver<WebConfig>,
     routes: Router,
     links: Vec<Link>,
+    sections: Vec<LandingSection>,
     ready: Arc<AtomicBool>,
 }
 
@@ -74,6 +75,7 @@ impl<C: Config> App<C> {
             web,
             routes: Router::new(),
             links: Vec::new(),
+            sections: Vec::new(),
             ready: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -107,6 +109,12 @@ impl<C: Config> App<C> {
             path: path.to_string(),
             text: text.to_string(),
         });
+    }
+
+    /// Adds a block of HTML to the landing page, below the links, produced on every visit.
+    /// The exporter escapes whatever it puts in it.
+    pub fn landing_section(&mut self, section: impl Fn() -> String + Send + Sync + 'static) {
+        self.sections.push(Arc::new(section));
     }
 
     /// Serves `GET /probe` with `prober`, blackbox_exporter style.
@@ -156,6 +164,7 @@ impl<C: Config> App<C> {
             reloader: self.reloader,
             ready: self.ready.clone(),
             links: self.links,
+            sections: self.sections,
             config_source,
         });
         let router = http::router(state, self.routes, self.web.clone(), self.metrics.clone());

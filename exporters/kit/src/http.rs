@@ -31,6 +31,9 @@ pub struct Link {
     pub text: String,
 }
 
+/// HTML an exporter adds to the landing page, made fresh on every visit.
+pub type LandingSection = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// What the kit's handlers read.
 pub struct KitState<C> {
     pub info: ExporterInfo,
@@ -38,6 +41,7 @@ pub struct KitState<C> {
     pub reloader: Arc<Reloader<C>>,
     pub ready: Arc<AtomicBool>,
     pub links: Vec<Link>,
+    pub sections: Vec<LandingSection>,
     pub config_source: String,
 }
 
@@ -92,12 +96,17 @@ async fn landing<C: Config>(State(state): State<Arc<KitState<C>>>) -> Html<Strin
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{name}</title></head>\n\
          <body><h1>{name}</h1>\n<p>Version {version}, revision {revision}, {rustc}.</p>\n\
          <p>Configuration: {config}. Reload with <code>POST /-/reload</code> or SIGHUP.</p>\n\
-         <ul>\n{items}</ul>\n</body></html>\n",
+         <ul>\n{items}</ul>\n{sections}</body></html>\n",
         name = escape(info.name),
         version = escape(info.build.version),
         revision = escape(info.build.revision),
         rustc = escape(info.build.rustc_version),
         config = escape(&state.config_source),
+        sections = state
+            .sections
+            .iter()
+            .map(|section| section())
+            .collect::<String>(),
     ))
 }
 

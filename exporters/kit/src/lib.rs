@@ -22,6 +22,7 @@ pub mod webconfig;
 pub use app::{check_config, run, App};
 pub use config::{Config, ConfigError, ConfigErrors, Problems, Validate};
 pub use flags::Flags;
+pub use http::escape;
 pub use probe::{ProbeContext, ProbeModules, Prober};
 pub use secret::Secret;
 

@@ -1,6 +1,20 @@
-//! `synthetic-journey`: Walks scripted user journeys in headless Chromium and runs HTTP and WebSocket checks for Prometheus.
+//! `synthetic-journey`: walks scripted user journeys in headless Chromium and runs HTTP and
+//! WebSocket checks, on a schedule, for Prometheus.
 
+pub mod artifacts;
+pub mod browser;
+pub mod checks;
 pub mod config;
+pub mod exporter;
+pub mod journey;
+pub mod metrics;
+pub mod names;
+pub mod page;
+pub mod probe;
+pub mod runner;
+pub mod scheduler;
+pub mod status;
+pub mod template;
 
 use exporter_kit::ExporterInfo;
 
