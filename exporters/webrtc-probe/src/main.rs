@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use webrtc_probe::config::Config;
-use webrtc_probe::INFO;
+use webrtc_probe::{WebrtcProber, INFO};
 
 /// Probes STUN, TURN, peer connections and WHIP endpoints for Prometheus.
 #[derive(Parser)]
@@ -13,5 +13,8 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli: Cli = exporter_kit::flags::parse(&INFO);
-    exporter_kit::run::<Config>(INFO, cli.kit, |_app| Ok(()))
+    exporter_kit::run::<Config>(INFO, cli.kit, |app| {
+        app.serve_probes(WebrtcProber);
+        Ok(())
+    })
 }
