@@ -30,7 +30,7 @@ BIN="$ROOT/target/release/webrtc-probe"
 
 TURN_PORT="$(free_port)"
 turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$TURN_PORT" \
-    --min-port=41000 --max-port=45999 --realm=probe.test --lt-cred-mech --user=probe:benchpass \
+    --min-port=6000 --max-port=9999 --realm=probe.test --lt-cred-mech --user=probe:benchpass \
     --allow-loopback-peers --no-cli --no-tls --no-dtls --fingerprint --simple-log \
     --log-file="$WORK/turn.log" --pidfile="$WORK/turn.pid" >/dev/null 2>&1 &
 PIDS+=($!)

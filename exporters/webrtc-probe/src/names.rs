@@ -25,12 +25,17 @@ pub const WHIP_POST_STATUS: &str = "webrtc_probe_whip_post_status_code";
 pub const WHIP_POST: &str = "webrtc_probe_whip_post_seconds";
 pub const WHIP_DELETE_STATUS: &str = "webrtc_probe_whip_delete_status_code";
 
+pub const IN_FLIGHT: &str = "webrtc_probe_probes_in_flight";
+/// A counter; the text format adds `_total`.
+pub const OVER_LIMIT: &str = "webrtc_probe_probes_over_limit";
+
 pub const LABEL_QUANTILE: &str = "quantile";
 pub const LABEL_STAGE: &str = "stage";
 pub const LABEL_CLASS: &str = "class";
 
 /// The stages a probe can fail at; `webrtc_probe_failed_stage{stage}` names one of them.
 pub mod stage {
+    pub const CONCURRENCY: &str = "concurrency";
     pub const CREDENTIALS: &str = "credentials";
     pub const RESOLVE: &str = "resolve";
     pub const CONNECT: &str = "connect";

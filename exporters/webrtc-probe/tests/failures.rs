@@ -112,6 +112,32 @@ modules:
     common::assert_failed_at(&text, "credentials");
 }
 
+#[test]
+fn probes_over_the_concurrency_limit_fail_at_once_and_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::exporter_with(dir.path(), CONFIG, &["--probe.max-concurrent=1"]);
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = silent.local_addr().unwrap().to_string();
+    std::thread::scope(|scope| {
+        let slow = scope.spawn(|| common::probe(&exporter, "stun_udp", &target));
+        std::thread::sleep(Duration::from_millis(500));
+        let (text, took) = common::probe(&exporter, "stun_udp", &target);
+        common::assert_failed_at(&text, "concurrency");
+        assert!(took < Duration::from_millis(500), "{took:?}");
+        let (text, _) = slow.join().unwrap();
+        common::assert_failed_at(&text, "binding");
+    });
+    let (_, metrics) = exporter_kit::testing::get(&exporter.url("/metrics"));
+    assert_eq!(
+        common::value(&metrics, "webrtc_probe_probes_over_limit_total"),
+        1.0
+    );
+    assert_eq!(
+        common::value(&metrics, "webrtc_probe_probes_in_flight"),
+        0.0
+    );
+}
+
 /// A listener with a backlog of one, filled, so that further SYNs go unanswered.
 fn full_backlog_listener() -> (std::net::TcpListener, Vec<TcpStream>) {
     let socket = socket2_free_listener();

@@ -8,10 +8,15 @@ mod whip;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 use exporter_kit::{ProbeContext, Prober};
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
 
 use crate::client::{Client, ClientError, TlsSetup, Transport};
 use crate::config::{self, Config, Module, ProberKind};
@@ -35,9 +40,40 @@ pub const PROBERS: [(ProberKind, ProbeFn); 4] = [
     (ProberKind::Whip, whip::run),
 ];
 
-/// The exporter's prober: dispatches to the module's kind and reports the failed stage.
-#[derive(Debug, Default)]
-pub struct WebrtcProber;
+/// The exporter's prober: bounds concurrent probes, dispatches to the module's kind and
+/// reports the failed stage.
+#[derive(Debug)]
+pub struct WebrtcProber {
+    slots: Arc<Semaphore>,
+    in_flight: Gauge,
+    over_limit: Counter,
+}
+
+impl WebrtcProber {
+    /// A prober running at most `max_concurrent` probes at once; its own metrics (probes in
+    /// flight, probes refused over the limit) go to `registry`, served on `/metrics`.
+    pub fn new(max_concurrent: usize, registry: &mut Registry) -> WebrtcProber {
+        let prober = WebrtcProber {
+            slots: Arc::new(Semaphore::new(max_concurrent)),
+            in_flight: Gauge::default(),
+            over_limit: Counter::default(),
+        };
+        let help = "Probes running now";
+        registry.register(names::IN_FLIGHT, help, prober.in_flight.clone());
+        let help = "Probes refused because --probe.max-concurrent were already running";
+        registry.register(names::OVER_LIMIT, help, prober.over_limit.clone());
+        prober
+    }
+}
+
+/// Counts a probe in flight until dropped, also when the kit cuts the probe short.
+struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StageLabels {
@@ -46,6 +82,14 @@ struct StageLabels {
 
 impl Prober<Config> for WebrtcProber {
     async fn probe(&self, module: &Module, target: &str, ctx: &mut ProbeContext) -> bool {
+        let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
+            self.over_limit.inc();
+            let failure = Failure::new(stage::CONCURRENCY, "too many probes running at once");
+            report_failure(ctx, target, failure);
+            return false;
+        };
+        self.in_flight.inc();
+        let _in_flight = InFlight(self.in_flight.clone());
         let deadline = Deadline::for_probe(ctx);
         let run = PROBERS
             .iter()
@@ -55,18 +99,23 @@ impl Prober<Config> for WebrtcProber {
         let Err(failure) = run(module, target, ctx, deadline).await else {
             return true;
         };
-        ctx.log(format!("failed at {}: {}", failure.stage, failure.reason));
-        tracing::debug!(target, stage = failure.stage, reason = %failure.reason, "probe failed");
-        let labels = StageLabels {
-            stage: failure.stage.to_string(),
-        };
-        let help = "The stage at which the probe failed (1)";
-        probe::gauges(ctx, names::FAILED_STAGE, help, &[(labels, 1.0)]);
-        if let Some(code) = failure.code {
-            let help = "The STUN/TURN error code the server answered with";
-            probe::gauge(ctx, names::TURN_ERROR_CODE, help, f64::from(code));
-        }
+        report_failure(ctx, target, failure);
         false
+    }
+}
+
+/// Logs the failure and sets `webrtc_probe_failed_stage` (and the error code, if any).
+fn report_failure(ctx: &mut ProbeContext, target: &str, failure: Failure) {
+    ctx.log(format!("failed at {}: {}", failure.stage, failure.reason));
+    tracing::debug!(target, stage = failure.stage, reason = %failure.reason, "probe failed");
+    let labels = StageLabels {
+        stage: failure.stage.to_string(),
+    };
+    let help = "The stage at which the probe failed (1)";
+    probe::gauges(ctx, names::FAILED_STAGE, help, &[(labels, 1.0)]);
+    if let Some(code) = failure.code {
+        let help = "The STUN/TURN error code the server answered with";
+        probe::gauge(ctx, names::TURN_ERROR_CODE, help, f64::from(code));
     }
 }
 

@@ -152,10 +152,11 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// A range of 200 relay ports, picked at random so that parallel servers rarely share one.
+/// A range of 200 relay ports below the kernel's ephemeral range (32768 and up, where the
+/// exporter's own sockets land), picked at random so that parallel servers rarely share one.
 fn relay_range() -> (u16, u16) {
     let slot = std::process::id() as u64 * 7919 + nanos();
-    let base = 30_000 + (slot % 140) as u16 * 200;
+    let base = 10_000 + (slot % 110) as u16 * 200;
     (base, base + 199)
 }
 
@@ -179,16 +180,20 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
 
 /// The exporter started with `config` (YAML) written to a file in `dir`.
 pub fn exporter(dir: &Path, config: &str) -> RunningExporter {
+    exporter_with(dir, config, &[])
+}
+
+/// The exporter started with `config` and extra flags.
+pub fn exporter_with(dir: &Path, config: &str, flags: &[&str]) -> RunningExporter {
     let path = dir.join("webrtc-probe.yml");
     std::fs::File::create(&path)
         .unwrap()
         .write_all(config.as_bytes())
         .unwrap();
     let flag = format!("--config.file={}", path.display());
-    RunningExporter::start(
-        env!("CARGO_BIN_EXE_webrtc-probe"),
-        &[&flag, "--log.level=debug"],
-    )
+    let mut args = vec![flag.as_str(), "--log.level=debug"];
+    args.extend_from_slice(flags);
+    RunningExporter::start(env!("CARGO_BIN_EXE_webrtc-probe"), &args)
 }
 
 /// One probe: the metrics text and how long the request took.
