@@ -77,9 +77,16 @@ stunclient_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
 stun_ok=0
 start=$(now)
 for _ in $(seq "$RUNS"); do
-    probe stun_udp | grep -q '^probe_success 1' && stun_ok=$((stun_ok + 1))
+    probe stun_udp >"$WORK/stun.out"
+    grep -q '^probe_success 1' "$WORK/stun.out" && stun_ok=$((stun_ok + 1))
+    awk '/^probe_duration_seconds/ {print $2}' "$WORK/stun.out" >>"$WORK/stun.durations"
 done
 stun_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
+stun_own_ms=$(awk '{s += $1} END {printf "%.2f", s * 1000 / NR}' "$WORK/stun.durations")
+# What an HTTP request to the exporter costs by itself (curl start, connect, answer).
+start=$(now)
+for _ in $(seq "$RUNS"); do curl -s "http://$EXPORTER/-/healthy" >/dev/null; done
+http_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
 
 # 2. TURN: two allocations, permissions, 10 x 100 B at 20 ms through the relay and back.
 TURN_RUNS=$((RUNS / 5))
@@ -95,7 +102,9 @@ start=$(now)
 for _ in $(seq "$TURN_RUNS"); do
     probe turn_udp >"$WORK/turn.out"
     grep -q '^probe_success 1' "$WORK/turn.out" && turn_ok=$((turn_ok + 1))
+    awk '/^probe_duration_seconds/ {print $2}' "$WORK/turn.out" >>"$WORK/turn.durations"
 done
+turn_own_ms=$(awk '{s += $1} END {printf "%.2f", s * 1000 / NR}' "$WORK/turn.durations")
 turn_ms=$(per_run_ms "$start" "$(now)" "$TURN_RUNS")
 turn_rtt=$(awk '/^webrtc_probe_round_trip_time_seconds\{quantile="0.5"\}/ {printf "%.3f", $2*1000}' "$WORK/turn.out")
 
@@ -107,9 +116,12 @@ cpu() { awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$EXPORTER_PI
 rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$EXPORTER_PID/status")
 cpu_before=$(cpu)
 start=$(now)
-for i in $(seq "$CONCURRENT"); do probe peer_relay >"$WORK/peer.$i" & done
-wait_for=$(jobs -p)
-for job in $wait_for; do wait "$job" 2>/dev/null || true; done
+probes=()
+for i in $(seq "$CONCURRENT"); do
+    probe peer_relay >"$WORK/peer.$i" &
+    probes+=($!)
+done
+for pid in "${probes[@]}"; do wait "$pid" || true; done
 peer_wall=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 cpu_after=$(cpu)
 peak_rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$EXPORTER_PID/status")
@@ -135,10 +147,14 @@ against coturn ($coturn_version) started by the script; the exporter is the rele
 
 ## STUN binding ($RUNS runs each, sequential)
 
-| client | wall time per probe | succeeded |
-|---|---|---|
-| \`turnutils_stunclient\` (a new process per run) | $stunclient_ms ms | - |
-| webrtc-probe \`stun\` over UDP (one HTTP request per run, via curl) | $stun_ms ms | $stun_ok / $RUNS |
+| client | wall time per probe | of which the probe itself | succeeded |
+|---|---|---|---|
+| \`turnutils_stunclient\` (a new process per run) | $stunclient_ms ms | - | - |
+| webrtc-probe \`stun\` over UDP (one HTTP request per run, via curl) | $stun_ms ms | $stun_own_ms ms (\`probe_duration_seconds\`) | $stun_ok / $RUNS |
+
+A bare HTTP request to the exporter (\`curl /-/healthy\`, the same way) takes $http_ms ms: the
+wall time of a probe is mostly curl and HTTP, as that of \`turnutils_stunclient\` is mostly
+starting a process.
 
 ## TURN round trip ($TURN_RUNS runs each, sequential)
 
@@ -148,7 +164,7 @@ and back.
 | client | wall time per probe | median round trip |
 |---|---|---|
 | \`turnutils_uclient -y -n 10 -l 100 -z 20\` | $uclient_ms ms | ${uclient_rtt:-?} ms (its average, whole ms) |
-| webrtc-probe \`turn\` over UDP | $turn_ms ms ($turn_ok / $TURN_RUNS succeeded) | ${turn_rtt:-?} ms |
+| webrtc-probe \`turn\` over UDP | $turn_ms ms ($turn_ok / $TURN_RUNS succeeded; the probe itself $turn_own_ms ms) | ${turn_rtt:-?} ms |
 
 ## $CONCURRENT concurrent \`peer\` probes through the relay
 

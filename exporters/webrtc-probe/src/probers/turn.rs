@@ -93,6 +93,11 @@ async fn probe(
 }
 
 /// Connects and allocates; returns the client, the allocation and the time it took.
+///
+/// A 437 (Allocation Mismatch) means the server still holds an allocation for this 5-tuple:
+/// the kernel reused the local port of an earlier client whose allocation the server has not
+/// released yet. RFC 8656 §7.2 has the client try again from another port, so one retry is
+/// made on a new connection; the time reported is that of the retry.
 async fn allocate(
     module: &Module,
     target: &HostPort,
@@ -101,18 +106,32 @@ async fn allocate(
     deadline: Deadline,
     ctx: &mut ProbeContext,
 ) -> Result<(Client, (Allocation, Duration)), Failure> {
-    let mut client = super::connect(module, target, server, deadline, ctx).await?;
-    let started = Instant::now();
-    let allocation = deadline
-        .within(stage::ALLOCATE, client.allocate(credentials))
-        .await?
-        .map_err(|e| super::client_failure(stage::ALLOCATE, e))?;
-    let took = started.elapsed();
-    ctx.log(format!(
-        "allocated relay {} in {took:?}",
-        allocation.relayed
-    ));
-    Ok((client, (allocation, took)))
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut client = super::connect(module, target, server, deadline, ctx).await?;
+        let started = Instant::now();
+        let answer = deadline
+            .within(stage::ALLOCATE, client.allocate(credentials))
+            .await?;
+        match answer {
+            Ok(allocation) => {
+                let took = started.elapsed();
+                ctx.log(format!(
+                    "allocated relay {} in {took:?}",
+                    allocation.relayed
+                ));
+                return Ok((client, (allocation, took)));
+            }
+            Err(error) if error.code() == Some(437) && attempts == 1 => {
+                ctx.log(format!(
+                    "{error} from {}, retrying from another port",
+                    client.local_addr()
+                ));
+            }
+            Err(error) => return Err(super::client_failure(stage::ALLOCATE, error)),
+        }
+    }
 }
 
 async fn permit(client: &mut Client, peer: SocketAddr, deadline: Deadline) -> Result<(), Failure> {
