@@ -138,3 +138,17 @@ fn secrets_never_show_in_the_debug_output_or_the_logs() {
         "{logs}"
     );
 }
+
+#[test]
+fn a_forbidden_peer_fails_the_permission_with_403() {
+    let coturn = Coturn::start_refusing_loopback_peers(Auth::LongTerm);
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::exporter(dir.path(), &long_term_config("/nonexistent"));
+    let (text, _) = common::probe(&exporter, "turn_udp", &coturn.address());
+    common::assert_failed_at(&text, "permission");
+    assert_eq!(
+        common::value(&text, "webrtc_probe_turn_error_code"),
+        403.0,
+        "{text}"
+    );
+}

@@ -36,15 +36,20 @@ pub struct Coturn {
 
 impl Coturn {
     pub fn start(auth: Auth) -> Coturn {
-        Self::launch(auth, false)
+        Self::launch(auth, false, true)
+    }
+
+    /// Without `--allow-loopback-peers`: permissions for loopback peers are refused (403).
+    pub fn start_refusing_loopback_peers(auth: Auth) -> Coturn {
+        Self::launch(auth, false, false)
     }
 
     /// Also listens for TLS, with a certificate for `localhost` and 127.0.0.1.
     pub fn start_with_tls(auth: Auth) -> Coturn {
-        Self::launch(auth, true)
+        Self::launch(auth, true, true)
     }
 
-    fn launch(auth: Auth, tls: bool) -> Coturn {
+    fn launch(auth: Auth, tls: bool, loopback_peers: bool) -> Coturn {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let (min_port, max_port) = relay_range();
@@ -56,7 +61,6 @@ impl Coturn {
             format!("--min-port={min_port}"),
             format!("--max-port={max_port}"),
             format!("--realm={REALM}"),
-            "--allow-loopback-peers".into(),
             "--no-cli".into(),
             "--fingerprint".into(),
             "--no-dtls".into(),
@@ -64,6 +68,9 @@ impl Coturn {
             format!("--log-file={}", dir.path().join("turn.log").display()),
             format!("--pidfile={}", dir.path().join("turn.pid").display()),
         ];
+        if loopback_peers {
+            args.push("--allow-loopback-peers".into());
+        }
         match auth {
             Auth::LongTerm => {
                 args.push("--lt-cred-mech".into());
