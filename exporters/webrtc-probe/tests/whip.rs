@@ -1,0 +1,163 @@
+//! The `whip` prober against a small WHIP endpoint built here: axum in front of a `webrtc`
+//! answering peer, with a bearer token, `Location` sessions and `Link` ice-server headers.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::Router;
+use webrtc::api::media_engine::MediaEngine;
+use webrtc::api::APIBuilder;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+
+const TOKEN: &str = "whip-token-123";
+
+#[derive(Default)]
+struct Endpoint {
+    sessions: Mutex<HashMap<usize, Arc<RTCPeerConnection>>>,
+    next: AtomicUsize,
+    deleted: AtomicUsize,
+}
+
+async fn ingest(
+    State(endpoint): State<Arc<Endpoint>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if authorized != Some(&format!("Bearer {TOKEN}")) {
+        return (StatusCode::UNAUTHORIZED, "bad token").into_response();
+    }
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some("application/sdp")
+    {
+        return StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response();
+    }
+    let mut media = MediaEngine::default();
+    media.register_default_codecs().unwrap();
+    let api = APIBuilder::new().with_media_engine(media).build();
+    let pc = Arc::new(
+        api.new_peer_connection(RTCConfiguration::default())
+            .await
+            .unwrap(),
+    );
+    let Ok(offer) = RTCSessionDescription::offer(body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if pc.set_remote_description(offer).await.is_err() {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let answer = pc.create_answer(None).await.unwrap();
+    let mut gathered = pc.gathering_complete_promise().await;
+    pc.set_local_description(answer).await.unwrap();
+    let _ = gathered.recv().await;
+    let sdp = pc.local_description().await.unwrap().sdp;
+    let id = endpoint.next.fetch_add(1, Ordering::Relaxed);
+    endpoint.sessions.lock().unwrap().insert(id, pc);
+    let link = "<stun:127.0.0.1:3478>; rel=\"ice-server\"";
+    let headers = [
+        (header::CONTENT_TYPE, "application/sdp".to_string()),
+        (header::LOCATION, format!("/whip/session/{id}")),
+        (header::LINK, link.to_string()),
+    ];
+    (StatusCode::CREATED, headers, sdp).into_response()
+}
+
+async fn teardown(State(endpoint): State<Arc<Endpoint>>, Path(id): Path<usize>) -> StatusCode {
+    let found = endpoint.sessions.lock().unwrap().remove(&id);
+    match found {
+        Some(pc) => {
+            let _ = pc.close().await;
+            endpoint.deleted.fetch_add(1, Ordering::Relaxed);
+            StatusCode::OK
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+/// Serves the endpoint on a free loopback port from a thread of its own.
+fn start_endpoint() -> (String, Arc<Endpoint>) {
+    let endpoint = Arc::new(Endpoint::default());
+    let state = endpoint.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = Router::new()
+                .route("/whip", post(ingest))
+                .route("/whip/session/{id}", delete(teardown))
+                .with_state(state);
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let address = rx.recv().unwrap();
+    (format!("http://{address}/whip"), endpoint)
+}
+
+const CONFIG: &str = "
+modules:
+  whip:
+    prober: whip
+    timeout: 10s
+    whip: {bearer_token: whip-token-123}
+  whip_wrong_token:
+    prober: whip
+    timeout: 10s
+    whip: {bearer_token: not-the-token}
+";
+
+#[test]
+fn a_whip_session_is_created_connected_and_deleted() {
+    let (url, endpoint) = start_endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::exporter(dir.path(), CONFIG);
+    let (text, _) = common::probe(&exporter, "whip", &url);
+    assert_eq!(common::value(&text, "probe_success"), 1.0, "{text}");
+    assert_eq!(
+        common::value(&text, "webrtc_probe_whip_post_status_code"),
+        201.0
+    );
+    assert_eq!(
+        common::value(&text, "webrtc_probe_whip_delete_status_code"),
+        200.0
+    );
+    let connected = common::value(&text, "webrtc_probe_dtls_connected_seconds");
+    assert!(connected > 0.0 && connected < 5.0, "{text}");
+    assert_eq!(endpoint.deleted.load(Ordering::Relaxed), 1);
+    assert!(endpoint.sessions.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_refused_token_fails_at_the_post_and_never_shows() {
+    let (url, _endpoint) = start_endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::exporter(dir.path(), CONFIG);
+    let (text, _) = common::probe(&exporter, "whip_wrong_token", &url);
+    common::assert_failed_at(&text, "whip_post");
+    assert_eq!(
+        common::value(&text, "webrtc_probe_whip_post_status_code"),
+        401.0
+    );
+    let debug = exporter.url(&format!(
+        "/probe?module=whip_wrong_token&target={url}&debug=true"
+    ));
+    let (_, page) = exporter_kit::testing::get(&debug);
+    assert!(
+        !page.contains("not-the-token") && !page.contains(TOKEN),
+        "{page}"
+    );
+}
