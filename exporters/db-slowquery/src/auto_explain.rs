@@ -407,6 +407,34 @@ mod tests {
     }
 
     #[test]
+    fn the_log_is_followed_from_its_end_across_rename_and_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("postgresql.log");
+        let write = |text: &str| {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap();
+            file.write_all(text.as_bytes()).unwrap();
+        };
+        let mut lines = Vec::new();
+        write("old\n");
+        let mut tail = LogTail::open(path.clone());
+        write("one\ntw");
+        tail.read(&mut |l| lines.push(l.to_string())).unwrap();
+        write("o\n");
+        std::fs::rename(&path, dir.path().join("postgresql.log.1")).unwrap();
+        write("three\n");
+        tail.read(&mut |l| lines.push(l.to_string())).unwrap();
+        std::fs::write(&path, "").unwrap();
+        write("four\n");
+        tail.read(&mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(lines, ["one", "two", "three", "four"]);
+    }
+
+    #[test]
     fn oversized_entries_are_skipped_and_the_cache_is_bounded() {
         let mut parser = Parser::default();
         parser.line("LOG:  duration: 1 ms  plan:");

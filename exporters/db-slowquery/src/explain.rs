@@ -43,35 +43,58 @@ pub struct Plans {
     pub logged_evicted: u64,
 }
 
+/// The EXPLAIN connection, opened when needed.
+#[derive(Default)]
+struct Connection {
+    conn: Option<Conn>,
+    /// Whether a `USE` changed the default database of `conn`.
+    in_database: bool,
+    /// Connection failures are logged once until a connection works again.
+    warned: bool,
+}
+
+impl Connection {
+    /// A connection whose default database suits `database`, or `None` if none can be had.
+    async fn get(&mut self, config: &SourceConfig, database: &str) -> Option<&mut Conn> {
+        if database.is_empty() && self.in_database {
+            // Unqualified names must not resolve in the previous query's database.
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.in_database = false;
+            match connect(config).await {
+                Ok(c) => {
+                    self.conn = Some(c);
+                    self.warned = false;
+                }
+                Err(error) => {
+                    if !std::mem::replace(&mut self.warned, true) {
+                        tracing::warn!(source = %config.name, %error, "could not connect for EXPLAIN");
+                    }
+                    return None;
+                }
+            }
+        }
+        self.in_database |= !database.is_empty();
+        self.conn.as_mut()
+    }
+}
+
 /// Explains the new top queries of one source every poll interval until aborted.
 pub async fn run(config: SourceConfig, shared: Shared) {
-    let mut conn: Option<Conn> = None;
-    // Connection failures are logged once until a connection works again.
-    let mut warned = false;
+    let mut connection = Connection::default();
     let mut ticker = tokio::time::interval(config.interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         for (key, example) in pending(&config, &shared) {
-            if conn.is_none() {
-                match connect(&config).await {
-                    Ok(c) => {
-                        conn = Some(c);
-                        warned = false;
-                    }
-                    Err(error) => {
-                        if !std::mem::replace(&mut warned, true) {
-                            tracing::warn!(source = %config.name, %error, "could not connect for EXPLAIN");
-                        }
-                        with_plans(&shared, &config.name, |p| p.no_connection += 1);
-                        break;
-                    }
-                }
-            }
-            let Some(c) = conn.as_mut() else { break };
-            let (plan, keep) = explain(c, &key.database, &example, config.explain_timeout).await;
+            let Some(conn) = connection.get(&config, &key.database).await else {
+                with_plans(&shared, &config.name, |p| p.no_connection += 1);
+                break;
+            };
+            let (plan, keep) = explain(conn, &key.database, &example, config.explain_timeout).await;
             if !keep {
-                conn = None;
+                connection.conn = None;
             }
             with_plans(&shared, &config.name, |p| {
                 match &plan {

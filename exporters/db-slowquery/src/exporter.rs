@@ -376,7 +376,11 @@ async fn queries_html(State(shared): State<Shared>) -> impl IntoResponse {
 
 fn plan_cell(q: &QueryRow) -> String {
     if let Some(plan) = &q.plan {
-        let pretty = serde_json::to_string_pretty(plan).unwrap_or_default();
+        // A text plan (PostgreSQL `auto_explain.log_format = text`) is shown as it was logged.
+        let pretty = match plan {
+            serde_json::Value::String(text) => text.clone(),
+            json => serde_json::to_string_pretty(json).unwrap_or_default(),
+        };
         return format!(
             "<details><summary>plan</summary><pre>{}</pre></details>",
             escape(&pretty)

@@ -114,6 +114,10 @@ fn json_and_text_plans_of_the_server_log_are_matched_to_their_queries() {
     assert!(ok, "{complaints}");
     let page = get(&exporter.url("/queries/table")).1;
     assert!(page.contains("<summary>plan</summary>"), "{page}");
+    assert!(
+        page.contains("<pre>Query Text: SELECT name FROM items WHERE id = 10;\n"),
+        "a text plan is shown as logged: {page}"
+    );
 
     exporter.signal("TERM");
     exporter.wait_exit(Duration::from_secs(10));

@@ -198,6 +198,22 @@ fn selects_get_plans_updates_are_refused_and_failing_explains_are_counted() {
     let text = get(&exporter.url("/metrics")).1;
     assert_eq!(explains(&text, "app", "failed"), failed, "{text}");
 
+    // The EXPLAIN session was made read-only and given a statement timeout (the slow log of
+    // the server shows what each connection ran).
+    let slow_log = std::fs::read_to_string(db.slow_log()).unwrap();
+    let explainer = slow_log
+        .split("# User@Host: ")
+        .filter(|entry| entry.starts_with("explainer["))
+        .collect::<String>();
+    assert!(
+        explainer.contains("SET SESSION TRANSACTION READ ONLY;"),
+        "{explainer}"
+    );
+    assert!(
+        explainer.contains("SET SESSION max_statement_time = 2;"),
+        "{explainer}"
+    );
+
     exporter.signal("TERM");
     exporter.wait_exit(Duration::from_secs(10));
     let logs = exporter.logs();
