@@ -40,6 +40,21 @@ pub fn parse(target: &str) -> Result<HostPort, Failure> {
     })
 }
 
+/// Parses and resolves `target`, and records the IP protocol of the address the probe uses.
+pub async fn locate(
+    target: &str,
+    preferred: IpProtocol,
+    deadline: Deadline,
+    ctx: &mut ProbeContext,
+) -> Result<(HostPort, SocketAddr), Failure> {
+    let target = parse(target)?;
+    let server = resolve(&target, preferred, deadline, ctx).await?;
+    let protocol = crate::client::ip_protocol(server.ip()) as f64;
+    let help = "IP protocol of the server address (4 or 6)";
+    probe::gauge(ctx, names::IP_PROTOCOL, help, protocol);
+    Ok((target, server))
+}
+
 /// Resolves `target` to the one address the probe will use.
 pub async fn resolve(
     target: &HostPort,

@@ -91,6 +91,10 @@ fn the_direct_host_path_on_loopback_stays_under_a_millisecond() {
     let coturn = Coturn::start(Auth::LongTerm);
     let dir = tempfile::tempdir().unwrap();
     let exporter = common::exporter(dir.path(), &config());
+    // On an idle machine each hop of the round trip also pays for waking an idle core from its
+    // sleep state, which is the machine's latency, not the path's; a busy thread keeps the
+    // cores awake while measuring, as they are on a loaded host.
+    let _awake = KeepCoresAwake::start();
     // One run may catch a scheduling stall of a loaded machine; one of five must be clean.
     let mut medians = Vec::new();
     for _ in 0..5 {
@@ -108,6 +112,37 @@ fn the_direct_host_path_on_loopback_stays_under_a_millisecond() {
         medians.push(rtt);
     }
     panic!("the host-path median round trip was never under 1 ms: {medians:?}");
+}
+
+/// A thread spinning until dropped, so no core sleeps during a latency measurement.
+struct KeepCoresAwake {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KeepCoresAwake {
+    fn start() -> KeepCoresAwake {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        KeepCoresAwake {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for KeepCoresAwake {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// `turnutils_uclient` through two allocations on the same relay: its average round trip and

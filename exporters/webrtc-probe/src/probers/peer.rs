@@ -33,7 +33,6 @@ use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy;
 use webrtc::peer_connection::RTCPeerConnection;
 
-use crate::client::ip_protocol;
 use crate::config::{IcePolicy, Module};
 use crate::credentials;
 use crate::names::{self, stage};
@@ -61,15 +60,7 @@ async fn probe(
     ctx: &mut ProbeContext,
     deadline: Deadline,
 ) -> Result<(), Failure> {
-    let target = target::parse(target)?;
-    let server = target::resolve(&target, module.preferred_ip_protocol, deadline, ctx).await?;
-    let help = "IP protocol of the server address (4 or 6)";
-    probe::gauge(
-        ctx,
-        names::IP_PROTOCOL,
-        help,
-        ip_protocol(server.ip()) as f64,
-    );
+    let (_, server) = target::locate(target, module.preferred_ip_protocol, deadline, ctx).await?;
     let config = rtc_configuration(module, server)?;
     let api = api();
     let offerer = Peer::new(&api, config.clone()).await?;

@@ -28,15 +28,8 @@ async fn probe(
     ctx: &mut ProbeContext,
     deadline: Deadline,
 ) -> Result<(), Failure> {
-    let target = target::parse(target)?;
-    let server = target::resolve(&target, module.preferred_ip_protocol, deadline, ctx).await?;
-    let help = "IP protocol of the server address (4 or 6)";
-    probe::gauge(
-        ctx,
-        names::IP_PROTOCOL,
-        help,
-        ip_protocol(server.ip()) as f64,
-    );
+    let (target, server) =
+        target::locate(target, module.preferred_ip_protocol, deadline, ctx).await?;
     let mut client = super::connect(module, &target, server, deadline, ctx).await?;
 
     let started = Instant::now();

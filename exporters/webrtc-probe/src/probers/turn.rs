@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use exporter_kit::ProbeContext;
 use tokio::sync::oneshot;
 
-use crate::client::{ip_protocol, AbortOnDrop, Allocation, Client, Credentials};
+use crate::client::{AbortOnDrop, Allocation, Client, Credentials};
 use crate::config::Module;
 use crate::credentials;
 use crate::names::{self, stage};
@@ -41,15 +41,8 @@ async fn probe(
         .as_ref()
         .expect("validation requires turn credentials");
     let credentials = credentials::for_probe(turn, SystemTime::now())?;
-    let target = target::parse(target)?;
-    let server = target::resolve(&target, module.preferred_ip_protocol, deadline, ctx).await?;
-    let help = "IP protocol of the server address (4 or 6)";
-    probe::gauge(
-        ctx,
-        names::IP_PROTOCOL,
-        help,
-        ip_protocol(server.ip()) as f64,
-    );
+    let (target, server) =
+        target::locate(target, module.preferred_ip_protocol, deadline, ctx).await?;
 
     let (mut first, relay_a) =
         allocate(module, &target, server, &credentials, deadline, ctx).await?;
