@@ -2,12 +2,24 @@
 #
 #   docker build --target rum-gateway -t perf-toolkit/rum-gateway:dev .
 #
-# Targets: rum-gateway, webrtc-probe, synthetic-journey (with Debian's Chromium),
-# db-slowquery, demo-app. Each runs as the unprivileged user `toolkit` (uid 10001).
+# Targets: rum-gateway, webrtc-probe, synthetic-journey (with Debian's Chromium), db-slowquery
+# and demo-app, each running as the unprivileged user `toolkit` (uid 10001); and alertmanager,
+# the official image with a time zone database added (it runs as `nobody`, as published).
+# The base images are pinned; override them with --build-arg.
 
 ARG RUST_IMAGE=rust:1.95.0-bookworm
 ARG NODE_IMAGE=node:22.14.0-bookworm-slim
 ARG DEBIAN_IMAGE=debian:12.11-slim
+ARG ALERTMANAGER_IMAGE=prom/alertmanager:v0.28.1
+
+# --- Alertmanager as published, plus the time zone database ----------------------------------
+# The generated routing mutes tickets outside business hours in a named time zone
+# (time_intervals' `location`), which Alertmanager looks up in /usr/share/zoneinfo; the
+# official image has none. Debian's slim image carries tzdata. First in the file, so that even
+# the classic builder, which builds every stage before the target, builds nothing else for it.
+FROM ${DEBIAN_IMAGE} AS zoneinfo
+FROM ${ALERTMANAGER_IMAGE} AS alertmanager
+COPY --from=zoneinfo /usr/share/zoneinfo /usr/share/zoneinfo
 
 # --- build: every binary in release mode -----------------------------------------------------
 FROM ${RUST_IMAGE} AS build
