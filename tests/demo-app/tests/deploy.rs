@@ -626,3 +626,38 @@ fn webrtc_probe_reads_the_password_coturn_is_configured_with() {
         }
     }
 }
+
+#[test]
+fn the_readme_prometheus_examples_pass_promtool() {
+    let readme = std::fs::read_to_string(repository().join("README.md")).expect("README.md");
+    let start = readme
+        .find("\n## Running in production")
+        .expect("a Running in production section");
+    let section = &readme[start + 1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let examples: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| !block.contains("datasources:"))
+        .collect();
+    assert!(examples.len() >= 6, "found {} examples", examples.len());
+
+    let directory = tempfile::tempdir().expect("temporary directory");
+    for (index, example) in examples.iter().enumerate() {
+        let path = directory.path().join(format!("example-{index}.yml"));
+        std::fs::write(&path, example).expect("write the example");
+        let output = run(
+            "promtool",
+            "prometheus",
+            &[
+                "check",
+                "config",
+                "--syntax-only",
+                path.to_str().expect("UTF-8"),
+            ],
+            &repository(),
+        );
+        assert!(output.status.success(), "{example}\n{}", text(&output));
+    }
+}
