@@ -317,6 +317,9 @@ fn every_prometheus_config_passes_promtool() {
         generated_rule_files > 0,
         "rules/ holds no generated rule file"
     );
+    let deploy_rules = repository().join("deploy/compose/rules");
+    let rule_files =
+        generated_rule_files + std::fs::read_dir(&deploy_rules).expect("rules").count();
 
     let mut checked = BTreeSet::new();
     for service in prometheus_services() {
@@ -336,10 +339,10 @@ fn every_prometheus_config_passes_promtool() {
         );
 
         if !is_agent(service) {
-            let expected = format!("SUCCESS: {generated_rule_files} rule files found");
+            let expected = format!("SUCCESS: {rule_files} rule files found");
             assert!(
                 String::from_utf8_lossy(&output.stdout).contains(&expected),
-                "{}: the generated rule files are not all loaded:\n{}",
+                "{}: the rule files are not all loaded:\n{}",
                 service.name,
                 text(&output)
             );
@@ -659,5 +662,25 @@ fn the_readme_prometheus_examples_pass_promtool() {
             &repository(),
         );
         assert!(output.status.success(), "{example}\n{}", text(&output));
+    }
+}
+
+#[test]
+fn the_hand_written_rules_of_the_stack_pass_their_unit_tests() {
+    let directory = repository().join("deploy/compose/rules-tests");
+    for entry in std::fs::read_dir(&directory).expect("deploy/compose/rules-tests") {
+        let path = entry.expect("a directory entry").path();
+        let output = run(
+            "promtool",
+            "prometheus",
+            &["test", "rules", path.to_str().expect("UTF-8")],
+            &directory,
+        );
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&output)
+        );
     }
 }
