@@ -684,3 +684,18 @@ fn the_hand_written_rules_of_the_stack_pass_their_unit_tests() {
         );
     }
 }
+
+#[test]
+fn the_demo_pages_send_beacons_to_the_port_rum_gateway_takes_them_on() {
+    let gateway = service("rum-gateway");
+    let intake = gateway
+        .flag("intake.listen-address")
+        .expect("rum-gateway serves its intake on its own listener");
+    let port = intake.rsplit(':').next().expect("a port");
+    let snippet = std::fs::read_to_string(repository().join("deploy/docker/rum-start.html"))
+        .expect("deploy/docker/rum-start.html");
+    assert!(
+        snippet.contains(&format!("\":{port}/beacon\"")),
+        "the snippet does not send to port {port}:\n{snippet}"
+    );
+}
