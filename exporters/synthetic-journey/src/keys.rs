@@ -11,6 +11,11 @@ pub struct Key {
     pub text: Option<String>,
 }
 
+/// The names `lookup` knows, for an error message.
+pub const KNOWN: &str = "use one character, F1 to F12, or one of Enter, Tab, Escape, Backspace, \
+    Delete, Insert, Space, ArrowUp, ArrowDown, ArrowLeft, ArrowRight, Home, End, PageUp, PageDown, \
+    Shift, Control, Alt, Meta, CapsLock, ContextMenu, Pause";
+
 /// Named keys: (key, code, key code, text).
 const NAMED: [(&str, &str, u32, Option<&str>); 22] = [
     ("Enter", "Enter", 13, Some("\r")),
@@ -115,6 +120,13 @@ mod tests {
     fn function_keys_run_from_f1_to_f12() {
         assert_eq!(lookup("F5").unwrap().key_code, 116);
         assert!(lookup("F13").is_none());
+    }
+
+    #[test]
+    fn every_named_key_is_listed_for_users() {
+        for (name, ..) in NAMED {
+            assert!(KNOWN.contains(name), "{name}");
+        }
     }
 
     #[test]

@@ -185,7 +185,9 @@ pub fn navigate(page: &mut PageConnection, url: &str, limit: Duration) -> Result
 }
 
 /// Does `action` (input events), then, if it started loading a new document in the tab,
-/// waits until that document has loaded, so that the next step looks at the new page.
+/// waits until that document has loaded, so that the next step looks at the loaded page and
+/// the step's timings are the new page's. (The browser itself holds calls to the page until
+/// the new document is committed; the wait covers the rest, up to its load event.)
 pub fn act(
     page: &mut PageConnection,
     limit: Duration,

@@ -51,12 +51,14 @@ async fn a_passing_journey_times_every_step_and_reads_page_metrics() {
     }
     assert_eq!(home.cls, Some(0.0));
     assert!(home.js_heap.is_some_and(|v| v > 0.0), "{home:?}");
-    // The welcome page is a second document, first seen by the step after the key press.
+    // The welcome page is a second document: the key press submitted the form and waited for
+    // it, so the key press step reports its timings.
     let later_pages = outcome.steps[5..]
         .iter()
         .filter(|s| s.page.is_some())
         .count();
     assert_eq!(later_pages, 1, "{:#?}", outcome.steps);
+    assert!(outcome.steps[5].page.is_some(), "{:#?}", outcome.steps);
     assert!(outcome.artifacts.is_empty());
 }
 
@@ -93,6 +95,50 @@ steps:
     let console = std::fs::read_to_string(run_dir.join("console.txt")).unwrap();
     assert!(console.contains("boom from the page"), "{console}");
     assert!(console.contains("backend said no"), "{console}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_a_link_waits_until_the_page_it_opens_has_loaded() {
+    let w = Walker::new().await;
+    let j = journey(&format!(
+        r##"
+name: link
+steps:
+  - {{action: navigate, url: "http://{}/"}}
+  - {{action: click, selector: "#link"}}
+  - {{action: assert_url, contains: "code=link"}}
+  - {{action: assert_text, selector: "h1", contains: "Welcome link"}}
+"##,
+        w.address
+    ));
+
+    let (outcome, logs) = w.walk(j, Duration::from_secs(30)).await;
+
+    assert!(outcome.success, "{:?} {logs:#?}", outcome.reason);
+    let welcome = outcome.steps[1]
+        .page
+        .as_ref()
+        .expect("the opened page's timings");
+    assert!(welcome.load.is_some(), "{welcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_cannot_be_reached_fails_the_navigate_step_with_the_browser_reason() {
+    let w = Walker::new().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let j = journey(&format!(
+        "{{name: gone, steps: [{{action: navigate, url: 'http://{address}/'}}]}}"
+    ));
+
+    let (outcome, _) = w.walk(j, Duration::from_secs(30)).await;
+
+    assert_eq!(outcome.failed_step.as_deref(), Some("0_navigate"));
+    assert_eq!(
+        outcome.reason.as_deref(),
+        Some("navigation failed: net::ERR_CONNECTION_REFUSED")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

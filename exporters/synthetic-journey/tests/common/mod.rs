@@ -29,6 +29,7 @@ const HOME: &str = r#"<!DOCTYPE html>
   p.textContent = 'Revealed after a delay';
   document.body.appendChild(p);
 }, 300)">Reveal</button>
+<p><a id="link" href="/later?code=link">Welcome by link</a></p>
 <form action="/welcome" method="get">
   <input id="code" name="code" autocomplete="off">
   <button id="go" type="submit">Go</button>
@@ -57,12 +58,26 @@ async fn welcome(Query(q): Query<Code>) -> Html<String> {
     ))
 }
 
-/// Serves `/` (a form and a button revealing text after 300 ms), `/welcome?code=` and
+async fn welcome_with_late_image(code: Query<Code>) -> Html<String> {
+    let Html(page) = welcome(code).await;
+    Html(page.replace("</body>", "<img src=\"/late-image\" alt=\"\"></body>"))
+}
+
+/// Serves `/` (a form, a link and a button revealing text after 300 ms), `/welcome?code=`,
+/// `/later?code=` (the same welcome, whose load event waits 300 ms for an image) and
 /// `/throws` (a page that logs an error and throws).
 pub async fn site() -> SocketAddr {
     let app = Router::new()
         .route("/", get(|| async { Html(HOME) }))
         .route("/welcome", get(welcome))
+        .route("/later", get(welcome_with_late_image))
+        .route(
+            "/late-image",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                axum::http::StatusCode::NOT_FOUND
+            }),
+        )
         .route("/throws", get(|| async { Html(THROWS) }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
