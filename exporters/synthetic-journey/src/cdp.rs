@@ -92,9 +92,12 @@ impl PageConnection {
         };
         let address = url
             .socket_addrs(|| None)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|e| refused(e.to_string()))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| refused("no address".to_string()))?;
         let stream =
-            TcpStream::connect_timeout(&address[0], limit).map_err(|e| refused(e.to_string()))?;
+            TcpStream::connect_timeout(&address, limit).map_err(|e| refused(e.to_string()))?;
         stream
             .set_nodelay(true)
             .map_err(|e| refused(e.to_string()))?;
