@@ -359,13 +359,18 @@ impl Journey {
                     format!("duplicate step {label:?}"),
                 );
             }
-            if let Step::Navigate { url, .. } = step {
-                check_url(
+            match step {
+                Step::Navigate { url, .. } => check_url(
                     url,
                     &["http://", "https://"],
                     &format!("{step_key}.url"),
                     problems,
-                );
+                ),
+                Step::Press { key, .. } if crate::keys::lookup(key).is_none() => problems.add(
+                    format!("{step_key}.key"),
+                    format!("unknown key {key:?}: {}", crate::keys::KNOWN),
+                ),
+                _ => {}
             }
         }
     }

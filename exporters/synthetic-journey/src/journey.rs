@@ -5,33 +5,40 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use headless_chrome::browser::tab::EventListener;
 use headless_chrome::browser::transport::Transport;
-use headless_chrome::protocol::cdp::types::Event;
-use headless_chrome::protocol::cdp::{Emulation, Page, Runtime, Target};
+use headless_chrome::protocol::cdp::Target;
 use headless_chrome::{Browser, Tab};
+use serde_json::{json, Value};
 
 use crate::artifacts::{ArtifactStore, RunArtifacts};
 use crate::browser::Lease;
+use crate::cdp::PageConnection;
 use crate::config::{Journey, Step};
+use crate::keys;
 use crate::metrics::{JourneyOutcome, PageTimings, StepOutcome};
 use crate::page::{self, Want};
 
 /// Console errors kept per run; more are counted in the artifact, not kept.
 const MAX_CONSOLE_ERRORS: usize = 100;
 
-/// Reads the page's timings from its own performance entries. LCP and layout shifts are only
-/// offered to observers; a buffered observer hands over the entries recorded so far.
-/// A page that has just fired its load event may not have painted yet: without a first
-/// contentful paint, the script waits for two frames (at most 500 ms) before reading.
-const TIMINGS_SCRIPT: &str = r#"(async () => {
-  if (!performance.getEntriesByName('first-contentful-paint').length) {
+/// How long saving the screenshot and HTML of a failed step may take.
+const ARTIFACT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Reads the page's timings from its own performance entries, unless the page is the one seen
+/// last (its time origin is the argument). LCP and layout shifts are only offered to observers;
+/// a buffered observer hands over the entries recorded so far. A page that has just fired its
+/// load event may not have painted yet: without a first contentful paint, the script waits
+/// for one (at most 500 ms) before reading.
+const TIMINGS_SCRIPT: &str = r#"(async (seen) => {
+  if (performance.timeOrigin === seen) return JSON.stringify({origin: seen});
+  const painted = () => performance.getEntriesByName('first-contentful-paint').length > 0;
+  if (!painted()) {
     await new Promise((done) => {
-      const timer = setTimeout(done, 500);
-      requestAnimationFrame(() => requestAnimationFrame(() => {
-        clearTimeout(timer);
-        setTimeout(done, 0);
-      }));
+      let observer, timer;
+      const finish = () => { clearTimeout(timer); observer.disconnect(); setTimeout(done, 0); };
+      observer = new PerformanceObserver(() => { if (painted()) finish(); });
+      timer = setTimeout(finish, 500);
+      try { observer.observe({type: 'paint'}); } catch (e) { finish(); }
     });
   }
   return JSON.stringify((() => {
@@ -64,7 +71,7 @@ const TIMINGS_SCRIPT: &str = r#"(async () => {
     },
   };
 })());
-})()"#;
+})"#;
 
 /// A step failure: which step, and why, in words a person understands.
 struct StepError(String);
@@ -75,35 +82,34 @@ impl<E: std::fmt::Display> From<E> for StepError {
     }
 }
 
-/// Collects what the page logs as errors, and uncaught exceptions.
+/// Collects what the page logs as errors, and uncaught exceptions, from the tab's events.
 #[derive(Default)]
 struct ConsoleErrors {
     lines: Mutex<(Vec<String>, usize)>,
 }
 
-impl EventListener<Event> for ConsoleErrors {
-    fn on_event(&self, event: &Event) {
-        let line = match event {
-            Event::RuntimeExceptionThrown(e) => {
-                let d = &e.params.exception_details;
-                let text = d
-                    .exception
-                    .as_ref()
-                    .and_then(|x| x.description.clone())
-                    .unwrap_or_else(|| d.text.clone());
+impl ConsoleErrors {
+    fn take_in(&self, method: &str, params: &Value) {
+        let line = match method {
+            "Runtime.exceptionThrown" => {
+                let details = &params["exceptionDetails"];
+                let text = details
+                    .pointer("/exception/description")
+                    .or_else(|| details.get("text"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 format!(
                     "uncaught: {text} ({}:{})",
-                    d.url.clone().unwrap_or_default(),
-                    d.line_number
+                    details["url"].as_str().unwrap_or_default(),
+                    details["lineNumber"].as_i64().unwrap_or_default()
                 )
             }
-            Event::RuntimeConsoleAPICalled(e)
-                if matches!(
-                    e.params.Type,
-                    Runtime::ConsoleAPICalledEventTypeOption::Error
-                ) =>
-            {
-                let args: Vec<String> = e.params.args.iter().map(describe).collect();
+            "Runtime.consoleAPICalled" if params["type"] == "error" => {
+                let args = params["args"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let args: Vec<String> = args.iter().map(describe).collect();
                 format!("console.error: {}", args.join(" "))
             }
             _ => return,
@@ -115,17 +121,7 @@ impl EventListener<Event> for ConsoleErrors {
             lines.1 += 1;
         }
     }
-}
 
-fn describe(object: &Runtime::RemoteObject) -> String {
-    match &object.value {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(value) => value.to_string(),
-        None => object.description.clone().unwrap_or_default(),
-    }
-}
-
-impl ConsoleErrors {
     fn text(&self) -> String {
         let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         let mut text = lines.0.join("\n");
@@ -134,6 +130,26 @@ impl ConsoleErrors {
         }
         text
     }
+}
+
+/// A console argument as text: its value, else how the page describes it.
+fn describe(object: &Value) -> String {
+    match object.get("value") {
+        Some(Value::String(s)) => s.clone(),
+        Some(value) => value.to_string(),
+        None => object["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    }
+}
+
+/// The run's tab: headless_chrome's handle, which keeps it open, and its own connection.
+struct OpenTab {
+    tab: Arc<Tab>,
+    context_id: String,
+    page: PageConnection,
+    console: Arc<ConsoleErrors>,
 }
 
 /// Walks `journey` in `browser`, finishing by `deadline`. `log` receives one line per step.
@@ -162,12 +178,11 @@ pub fn walk(
         artifacts: Vec::new(),
         finished_at: SystemTime::now(),
     };
-    match open_tab(&lease.browser, journey) {
-        Ok((tab, context_id)) => {
-            let console = Arc::new(ConsoleErrors::default());
-            let _ = tab.add_event_listener(console.clone());
+    match open_tab(&lease.browser, journey, deadline) {
+        Ok(mut open) => {
+            let console = open.console.clone();
             run_steps(
-                &tab,
+                &mut open.page,
                 journey,
                 deadline,
                 &mut artifacts,
@@ -175,6 +190,13 @@ pub fn walk(
                 &mut outcome,
                 log,
             );
+            let OpenTab {
+                tab,
+                context_id,
+                page,
+                ..
+            } = open;
+            drop(page);
             close_context(&lease.control, &tab, context_id);
         }
         Err(StepError(reason)) => {
@@ -194,28 +216,29 @@ pub fn walk(
 }
 
 /// A tab in a fresh incognito context, sized to the journey's viewport, reporting errors.
-fn open_tab(browser: &Browser, journey: &Journey) -> Result<(Arc<Tab>, String), StepError> {
+fn open_tab(browser: &Browser, journey: &Journey, deadline: Instant) -> Result<OpenTab, StepError> {
     let context = browser.new_context()?;
     let context_id = context.get_id().to_string();
     let tab = context.new_tab()?;
-    tab.call_method(Emulation::SetDeviceMetricsOverride {
-        width: journey.viewport.width,
-        height: journey.viewport.height,
-        device_scale_factor: 1.0,
-        mobile: false,
-        scale: None,
-        screen_width: None,
-        screen_height: None,
-        position_x: None,
-        position_y: None,
-        dont_set_visible_size: None,
-        screen_orientation: None,
-        viewport: None,
-        display_feature: None,
-        device_posture: None,
-    })?;
-    tab.enable_runtime()?;
-    Ok((tab, context_id))
+    let limit = deadline.saturating_duration_since(Instant::now());
+    let mut page = PageConnection::open(&browser.get_ws_url(), tab.get_target_id(), limit)?;
+    let metrics = json!({
+        "width": journey.viewport.width,
+        "height": journey.viewport.height,
+        "deviceScaleFactor": 1,
+        "mobile": false,
+    });
+    page.call("Emulation.setDeviceMetricsOverride", metrics, deadline)?;
+    let console = Arc::new(ConsoleErrors::default());
+    let sink = console.clone();
+    page.set_event_sink(Box::new(move |method, params| sink.take_in(method, params)));
+    page.call("Runtime.enable", json!({}), deadline)?;
+    Ok(OpenTab {
+        tab,
+        context_id,
+        page,
+        console,
+    })
 }
 
 /// Drops the run's context, and its tab with it, so no cookie or cache entry outlives the run
@@ -230,9 +253,8 @@ fn close_context(control: &Transport, tab: &Tab, context_id: String) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_steps(
-    tab: &Tab,
+    page: &mut PageConnection,
     journey: &Journey,
     deadline: Instant,
     artifacts: &mut RunArtifacts,
@@ -244,10 +266,10 @@ fn run_steps(
     for (index, step) in journey.steps.iter().enumerate() {
         let label = step.label(index);
         let step_started = Instant::now();
-        let result = run_step(tab, step, &label, journey, deadline, artifacts);
+        let result = run_step(page, step, &label, journey, deadline, artifacts);
         let duration = step_started.elapsed();
-        let page = match &result {
-            Ok(()) => new_page_timings(tab, &mut page_origin),
+        let timings = match &result {
+            Ok(()) => new_page_timings(page, deadline, &mut page_origin),
             Err(_) => None,
         };
         log(format!(
@@ -260,13 +282,13 @@ fn run_steps(
             step: label.clone(),
             duration,
             success: result.is_ok(),
-            page,
+            page: timings,
         });
         if let Err(StepError(reason)) = result {
             log(format!("reason: {reason}"));
             outcome.failed_step = Some(label);
             outcome.reason = Some(reason);
-            save_failure(tab, artifacts, console);
+            save_failure(page, artifacts, console);
             return;
         }
     }
@@ -274,7 +296,7 @@ fn run_steps(
 }
 
 fn run_step(
-    tab: &Tab,
+    page: &mut PageConnection,
     step: &Step,
     label: &str,
     journey: &Journey,
@@ -286,37 +308,43 @@ fn run_step(
         return Err(StepError("the journey's timeout was reached".to_string()));
     }
     let step_limit = journey.step_timeout.min(left);
-    tab.set_default_timeout(step_limit);
+    let until = Instant::now() + step_limit;
     match step {
         Step::Navigate { url, .. } => {
             let url = url.resolve()?;
-            page::navigate(tab, &url, step_limit).map_err(StepError)?;
+            page::navigate(page, &url, step_limit).map_err(StepError)?;
         }
         Step::Click { selector, .. } => {
-            let target = page::find(tab, selector, step_limit, Want::Center).map_err(StepError)?;
-            page::click_at(tab, target.x, target.y)?;
+            let target = page::find(page, selector, step_limit, Want::Center).map_err(StepError)?;
+            let left = until.saturating_duration_since(Instant::now());
+            page::act(page, left, |p, until| {
+                page::click_at(p, target.x, target.y, until)
+            })
+            .map_err(|e| StepError(format!("after the click: {e}")))?;
         }
         Step::Fill {
             selector, value, ..
         } => {
             let value = value.resolve()?;
-            page::find(tab, selector, step_limit, Want::Focus).map_err(StepError)?;
-            tab.send_character(&value)?;
+            page::find(page, selector, step_limit, Want::Focus).map_err(StepError)?;
+            page::insert_text(page, &value, until)?;
         }
         Step::Press { key, .. } => {
-            tab.press_key(key)?;
+            let key = keys::lookup(key).ok_or_else(|| StepError(format!("unknown key {key:?}")))?;
+            page::act(page, step_limit, |p, until| page::press(p, &key, until))
+                .map_err(|e| StepError(format!("after the key press: {e}")))?;
         }
         Step::Wait {
             selector, timeout, ..
         } => {
             let limit = timeout.map_or(left, |t| t.min(left));
-            page::find(tab, selector, limit, Want::Exists)
+            page::find(page, selector, limit, Want::Exists)
                 .map_err(|_| StepError(format!("{selector:?} did not appear within {limit:?}")))?;
         }
         Step::AssertText {
             selector, contains, ..
         } => {
-            let text = page::find(tab, selector, step_limit, Want::Text)
+            let text = page::find(page, selector, step_limit, Want::Text)
                 .map_err(StepError)?
                 .text;
             if !text.contains(contains.as_str()) {
@@ -327,7 +355,10 @@ fn run_step(
             }
         }
         Step::AssertUrl { contains, .. } => {
-            let url = evaluate_string(tab, "location.href")?;
+            let url = match page::evaluate(page, "location.href", until)? {
+                Value::String(url) => url,
+                other => return Err(StepError(format!("location.href gave {other}"))),
+            };
             if !url.contains(contains.as_str()) {
                 return Err(StepError(format!(
                     "URL {url:?} does not contain {contains:?}"
@@ -341,55 +372,47 @@ fn run_step(
             }
         }
         Step::Screenshot { .. } => {
-            let png = screenshot(tab)?;
+            let png = page::screenshot(page, until).map_err(StepError)?;
             artifacts.write(&format!("{label}.png"), &png)?;
         }
     }
     Ok(())
 }
 
-fn evaluate_string(tab: &Tab, expression: &str) -> Result<String, StepError> {
-    let result = tab.evaluate(expression, false)?;
-    match result.value {
-        Some(serde_json::Value::String(s)) => Ok(s),
-        other => Err(StepError(format!("{expression} gave {other:?}"))),
-    }
-}
-
-fn screenshot(tab: &Tab) -> Result<Vec<u8>, StepError> {
-    let png = tab.capture_screenshot(Page::CaptureScreenshotFormatOption::Png, None, None, true)?;
-    Ok(png)
-}
-
 /// The timings of the page now shown, if it is not the one seen after the previous step.
-fn new_page_timings(tab: &Tab, seen_origin: &mut Option<f64>) -> Option<PageTimings> {
+fn new_page_timings(
+    page: &mut PageConnection,
+    deadline: Instant,
+    seen_origin: &mut Option<f64>,
+) -> Option<PageTimings> {
     #[derive(serde::Deserialize)]
     struct Reading {
         origin: f64,
-        timings: PageTimings,
+        timings: Option<PageTimings>,
     }
-    let result = tab.evaluate(TIMINGS_SCRIPT, true).ok()?;
-    let Some(serde_json::Value::String(text)) = result.value else {
+    let seen = seen_origin.map_or("null".to_string(), |o| o.to_string());
+    let expression = format!("{TIMINGS_SCRIPT}({seen})");
+    let Ok(Value::String(text)) = page::evaluate(page, &expression, deadline) else {
         return None;
     };
     let reading: Reading = serde_json::from_str(&text).ok()?;
-    if *seen_origin == Some(reading.origin) {
-        return None;
-    }
     *seen_origin = Some(reading.origin);
-    Some(reading.timings)
+    reading.timings
 }
 
-/// Saves what a person needs to see why the step failed; each part is best effort.
-fn save_failure(tab: &Tab, artifacts: &mut RunArtifacts, console: &ConsoleErrors) {
+/// Saves what a person needs to see why the step failed; each part is best effort, and
+/// bounded in time, as the run's own time may be up already.
+fn save_failure(page: &mut PageConnection, artifacts: &mut RunArtifacts, console: &ConsoleErrors) {
+    let until = Instant::now() + ARTIFACT_LIMIT;
     let mut failed = Vec::new();
-    match screenshot(tab) {
+    match page::screenshot(page, until) {
         Ok(png) => failed.extend(artifacts.write("failure.png", &png).err()),
-        Err(StepError(reason)) => tracing::debug!(%reason, "no failure screenshot"),
+        Err(reason) => tracing::debug!(%reason, "no failure screenshot"),
     }
-    if let Ok(html) = tab.get_content() {
+    if let Ok(html) = page::html(page, until) {
         failed.extend(artifacts.write("page.html", html.as_bytes()).err());
     }
+    // The calls above also took in the console messages logged before the failure.
     failed.extend(
         artifacts
             .write("console.txt", console.text().as_bytes())

@@ -3,10 +3,12 @@
 
 pub mod artifacts;
 pub mod browser;
+pub mod cdp;
 pub mod checks;
 pub mod config;
 pub mod exporter;
 pub mod journey;
+pub mod keys;
 pub mod metrics;
 pub mod names;
 pub mod page;

@@ -7,6 +7,7 @@ use exporter_kit::axum::{self, routing::get, Router};
 use futures_util::{SinkExt, StreamExt};
 use synthetic_journey::checks::Checker;
 use synthetic_journey::config::Check;
+use synthetic_journey::metrics::CheckOutcome;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -65,17 +66,18 @@ async fn websocket_server() -> SocketAddr {
     address
 }
 
-fn check(yaml: &str) -> Check {
-    serde_yaml::from_str(yaml).unwrap()
+/// Runs the check described by `yaml` once.
+async fn run_check(yaml: &str) -> CheckOutcome {
+    let check: Check = serde_yaml::from_str(yaml).unwrap();
+    Checker::new().unwrap().run(&check).await
 }
 
 #[tokio::test]
 async fn an_http_check_passes_on_the_expected_status_and_body() {
     let address = http_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: health, kind: http, url: 'http://{address}/health', expect_status: [200], body_regex: '\"status\": \"ok\"'}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    )).await;
     assert!(outcome.success, "{:?}", outcome.reason);
     assert_eq!(outcome.status_code, Some(200));
     assert!(outcome.duration > Duration::ZERO);
@@ -84,10 +86,10 @@ async fn an_http_check_passes_on_the_expected_status_and_body() {
 #[tokio::test]
 async fn an_http_check_fails_on_an_unexpected_status_and_says_so() {
     let address = http_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: b, kind: http, url: 'http://{address}/broken'}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    ))
+    .await;
     assert!(!outcome.success);
     assert_eq!(outcome.status_code, Some(503));
     assert_eq!(
@@ -99,10 +101,10 @@ async fn an_http_check_fails_on_an_unexpected_status_and_says_so() {
 #[tokio::test]
 async fn an_http_check_fails_when_the_body_does_not_match() {
     let address = http_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: h, kind: http, url: 'http://{address}/health', body_regex: 'degraded'}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    ))
+    .await;
     assert!(!outcome.success);
     assert_eq!(
         outcome.reason.as_deref(),
@@ -113,10 +115,10 @@ async fn an_http_check_fails_when_the_body_does_not_match() {
 #[tokio::test]
 async fn an_http_check_is_bounded_by_its_timeout() {
     let address = http_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: s, kind: http, url: 'http://{address}/slow', timeout: 300ms}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    ))
+    .await;
     assert!(!outcome.success);
     assert!(
         outcome.duration < Duration::from_secs(3),
@@ -131,10 +133,10 @@ async fn an_http_check_with_nobody_listening_fails_with_the_cause() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: gone, kind: http, url: 'http://{address}/'}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    ))
+    .await;
     assert!(!outcome.success);
     let reason = outcome.reason.unwrap();
     assert!(reason.starts_with("request failed:"), "{reason}");
@@ -144,16 +146,14 @@ async fn an_http_check_with_nobody_listening_fails_with_the_cause() {
 async fn header_secrets_are_read_at_run_time_and_kept_out_of_errors() {
     let address = http_server().await;
     std::env::set_var("SJ_CHECK_TEST_TOKEN", "t0ken");
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: a, kind: http, url: 'http://{address}/echo-auth', body_regex: '^Bearer t0ken$', headers: {{Authorization: 'Bearer ${{env:SJ_CHECK_TEST_TOKEN}}'}}}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    )).await;
     assert!(outcome.success, "{:?}", outcome.reason);
 
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: a, kind: http, url: 'http://{address}/echo-auth', headers: {{Authorization: 'Bearer ${{env:SJ_CHECK_TEST_UNSET}}'}}}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    )).await;
     assert_eq!(
         outcome.reason.as_deref(),
         Some("header authorization: environment variable SJ_CHECK_TEST_UNSET is not set")
@@ -163,10 +163,9 @@ async fn header_secrets_are_read_at_run_time_and_kept_out_of_errors() {
 #[tokio::test]
 async fn a_websocket_check_passes_when_the_reply_arrives() {
     let address = websocket_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: ws, kind: websocket, url: 'ws://{address}/', send: ['{{\"type\":\"ping\"}}'], expect: pong}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    )).await;
     assert!(outcome.success, "{:?}", outcome.reason);
     assert_eq!(outcome.status_code, Some(101));
 }
@@ -174,10 +173,9 @@ async fn a_websocket_check_passes_when_the_reply_arrives() {
 #[tokio::test]
 async fn a_websocket_check_fails_when_the_reply_never_comes() {
     let address = websocket_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: ws, kind: websocket, url: 'ws://{address}/', send: [hello], expect: pong, timeout: 500ms}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    )).await;
     assert!(!outcome.success);
     assert_eq!(outcome.reason.as_deref(), Some("timed out after 500ms"));
 }
@@ -185,10 +183,10 @@ async fn a_websocket_check_fails_when_the_reply_never_comes() {
 #[tokio::test]
 async fn a_websocket_check_against_a_plain_http_server_fails_with_its_status() {
     let address = http_server().await;
-    let c = check(&format!(
+    let outcome = run_check(&format!(
         "{{name: ws, kind: websocket, url: 'ws://{address}/health'}}"
-    ));
-    let outcome = Checker::new().unwrap().run(&c).await;
+    ))
+    .await;
     assert!(!outcome.success);
     assert_eq!(outcome.status_code, Some(200));
 }

@@ -42,6 +42,10 @@ fn each_invalid_fixture_is_refused_with_its_exact_message() {
             "first_step_not_navigate.yml:4:9: journeys[0].steps[0]: the first step must be navigate",
         ),
         (
+            "unknown_key.yml",
+            "unknown_key.yml:5:25: journeys[0].steps[1].key: unknown key \"Return\": use one character, F1 to F12, or one of Enter, Tab, Escape, Backspace, Delete, Insert, Space, ArrowUp, ArrowDown, ArrowLeft, ArrowRight, Home, End, PageUp, PageDown, Shift, Control, Alt, Meta, CapsLock, ContextMenu, Pause",
+        ),
+        (
             "bad_regex.yml",
             "bad_regex.yml:2:5: checks[0].body_regex: invalid regular expression: unclosed character class",
         ),

@@ -2,60 +2,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use prometheus_client::metrics::gauge::Gauge;
-use synthetic_journey::artifacts::ArtifactStore;
-use synthetic_journey::browser::{BrowserMetrics, BrowserPool};
-use synthetic_journey::config::Journey;
-use synthetic_journey::runner::Runner;
-use tokio::sync::Mutex;
-
-/// One Chromium at a time: the machine is small and shared.
-static SERIAL: Mutex<()> = Mutex::const_new(());
-
-fn journey(yaml: &str) -> Arc<Journey> {
-    Arc::new(serde_yaml::from_str(yaml).unwrap())
-}
-
-fn runner(artifacts: &std::path::Path) -> (Runner, BrowserMetrics) {
-    common::require_chromium();
-    let metrics = BrowserMetrics::default();
-    let pool = Arc::new(BrowserPool::new(common::CHROMIUM, metrics.clone()));
-    let store = ArtifactStore::new(artifacts, 3);
-    (Runner::new(pool, 1, Gauge::default(), store), metrics)
-}
-
-fn form_journey(address: std::net::SocketAddr) -> Arc<Journey> {
-    std::env::set_var("SJ_TEST_ROOM_CODE", "abc123");
-    journey(&format!(
-        r##"
-name: form
-timeout: 30s
-steps:
-  - {{action: navigate, url: "http://{address}/", name: open_home}}
-  - {{action: click, selector: "#reveal"}}
-  - {{action: wait, selector: ".result", timeout: 5s}}
-  - {{action: assert_text, selector: ".result", contains: "Revealed"}}
-  - {{action: fill, selector: "#code", value: "${{env:SJ_TEST_ROOM_CODE}}"}}
-  - {{action: press, key: Enter}}
-  - {{action: wait, selector: "h1", name: welcome_shown}}
-  - {{action: assert_url, contains: "/welcome?code=abc123"}}
-  - {{action: assert_text, selector: "h1", contains: "Welcome abc123"}}
-"##
-    ))
-}
+use common::{form_journey, journey, Walker};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_passing_journey_times_every_step_and_reads_page_metrics() {
-    let _serial = SERIAL.lock().await;
-    let address = common::site().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, _) = runner(dir.path());
+    let w = Walker::new().await;
 
-    let (outcome, logs) = runner
-        .run(form_journey(address), Duration::from_secs(30))
+    let (outcome, logs) = w
+        .walk(form_journey(w.address), Duration::from_secs(30))
         .await;
 
     assert!(
@@ -95,21 +51,21 @@ async fn a_passing_journey_times_every_step_and_reads_page_metrics() {
     }
     assert_eq!(home.cls, Some(0.0));
     assert!(home.js_heap.is_some_and(|v| v > 0.0), "{home:?}");
-    // The welcome page is a second document, first seen by the step after the key press.
+    // The welcome page is a second document: the key press submitted the form and waited for
+    // it, so the key press step reports its timings.
     let later_pages = outcome.steps[5..]
         .iter()
         .filter(|s| s.page.is_some())
         .count();
     assert_eq!(later_pages, 1, "{:#?}", outcome.steps);
+    assert!(outcome.steps[5].page.is_some(), "{:#?}", outcome.steps);
     assert!(outcome.artifacts.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_step_is_named_and_leaves_a_screenshot_html_and_console_errors() {
-    let _serial = SERIAL.lock().await;
-    let address = common::site().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, _) = runner(dir.path());
+    let w = Walker::new().await;
+    let address = w.address;
     let j = journey(&format!(
         r##"
 name: broken
@@ -120,14 +76,15 @@ steps:
 "##
     ));
 
-    let (outcome, _) = runner.run(j, Duration::from_secs(30)).await;
+    let (outcome, _) = w.walk(j, Duration::from_secs(30)).await;
 
     assert!(!outcome.success);
     assert_eq!(outcome.failed_step.as_deref(), Some("1_assert_text"));
     assert_eq!(outcome.steps.len(), 2);
     let reason = outcome.reason.unwrap();
     assert!(reason.contains("does not contain \"All good\""), "{reason}");
-    let run_dir = dir
+    let run_dir = w
+        .dir
         .path()
         .join("broken")
         .join(outcome.artifacts[0].split('/').next().unwrap());
@@ -141,11 +98,53 @@ steps:
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_a_link_waits_until_the_page_it_opens_has_loaded() {
+    let w = Walker::new().await;
+    let j = journey(&format!(
+        r##"
+name: link
+steps:
+  - {{action: navigate, url: "http://{}/"}}
+  - {{action: click, selector: "#link"}}
+  - {{action: assert_url, contains: "code=link"}}
+  - {{action: assert_text, selector: "h1", contains: "Welcome link"}}
+"##,
+        w.address
+    ));
+
+    let (outcome, logs) = w.walk(j, Duration::from_secs(30)).await;
+
+    assert!(outcome.success, "{:?} {logs:#?}", outcome.reason);
+    let welcome = outcome.steps[1]
+        .page
+        .as_ref()
+        .expect("the opened page's timings");
+    assert!(welcome.load.is_some(), "{welcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_that_cannot_be_reached_fails_the_navigate_step_with_the_browser_reason() {
+    let w = Walker::new().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let j = journey(&format!(
+        "{{name: gone, steps: [{{action: navigate, url: 'http://{address}/'}}]}}"
+    ));
+
+    let (outcome, _) = w.walk(j, Duration::from_secs(30)).await;
+
+    assert_eq!(outcome.failed_step.as_deref(), Some("0_navigate"));
+    assert_eq!(
+        outcome.reason.as_deref(),
+        Some("navigation failed: net::ERR_CONNECTION_REFUSED")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_journey_stops_at_its_timeout() {
-    let _serial = SERIAL.lock().await;
-    let address = common::site().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, _) = runner(dir.path());
+    let w = Walker::new().await;
+    let address = w.address;
     let j = journey(&format!(
         r##"
 name: slow
@@ -157,7 +156,7 @@ steps:
     ));
 
     let started = Instant::now();
-    let (outcome, logs) = runner.run(j, Duration::from_secs(5)).await;
+    let (outcome, logs) = w.walk(j, Duration::from_secs(5)).await;
 
     assert!(!outcome.success);
     assert_eq!(
@@ -187,20 +186,13 @@ steps:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_browser_is_replaced_at_the_next_run_and_its_orphans_reaped() {
-    let _serial = SERIAL.lock().await;
-    let address = common::site().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, metrics) = runner(dir.path());
-    let (first, _) = runner
-        .run(form_journey(address), Duration::from_secs(30))
-        .await;
-    assert!(first.success, "{:?}", first.reason);
-    let pid = runner.pool().current_pid().unwrap();
+    let w = Walker::new().await;
+    let pid = w.walk_form().await;
 
     // SAFETY: kills the browser this test started, by its PID.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-    let (second, _) = runner
-        .run(form_journey(address), Duration::from_secs(30))
+    let (second, _) = w
+        .walk(form_journey(w.address), Duration::from_secs(30))
         .await;
 
     assert!(
@@ -208,32 +200,25 @@ async fn a_killed_browser_is_replaced_at_the_next_run_and_its_orphans_reaped() {
         "{:?} at {:?}",
         second.reason, second.failed_step
     );
-    assert_eq!(metrics.launches.get(), 2);
-    assert_ne!(runner.pool().current_pid(), Some(pid));
+    assert_eq!(w.metrics.launches.get(), 2);
+    assert_ne!(w.runner.pool().current_pid(), Some(pid));
     // The helpers of the killed browser came to this process and were ended.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    runner.pool().reap_orphans();
-    assert!(metrics.orphans_reaped.get() > 0);
-    assert_eq!(runner.pool().reap_orphans(), 0);
+    w.runner.pool().reap_orphans();
+    assert!(w.metrics.orphans_reaped.get() > 0);
+    assert_eq!(w.runner.pool().reap_orphans(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hung_browser_is_killed_and_replaced_at_the_next_run() {
-    let _serial = SERIAL.lock().await;
-    let address = common::site().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, metrics) = runner(dir.path());
-    let (first, _) = runner
-        .run(form_journey(address), Duration::from_secs(30))
-        .await;
-    assert!(first.success, "{:?}", first.reason);
-    let pid = runner.pool().current_pid().unwrap();
+    let w = Walker::new().await;
+    let pid = w.walk_form().await;
 
     // SAFETY: stops the browser this test started, by its PID; it answers nothing any more.
     unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) };
     let started = Instant::now();
-    let (second, _) = runner
-        .run(form_journey(address), Duration::from_secs(30))
+    let (second, _) = w
+        .walk(form_journey(w.address), Duration::from_secs(30))
         .await;
 
     assert!(
@@ -241,7 +226,7 @@ async fn a_hung_browser_is_killed_and_replaced_at_the_next_run() {
         "{:?} at {:?}",
         second.reason, second.failed_step
     );
-    assert_eq!(metrics.launches.get(), 2);
+    assert_eq!(w.metrics.launches.get(), 2);
     assert!(!common::running(pid), "the hung browser was killed");
     // Five seconds of health check, then a launch and the journey; slack for a loaded machine.
     assert!(

@@ -1,14 +1,24 @@
-//! A small site served on loopback for the journey tests, and a shared browser pool.
+//! What the tests share: a small site served on loopback, the journeys walked on it, and the
+//! set-up of a journey test (its turn with the browser, an artifact directory, a runner).
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use exporter_kit::axum::extract::Query;
 use exporter_kit::axum::response::Html;
 use exporter_kit::axum::routing::get;
 use exporter_kit::axum::{self, Router};
+use prometheus_client::metrics::gauge::Gauge;
+use synthetic_journey::artifacts::ArtifactStore;
+use synthetic_journey::browser::{BrowserMetrics, BrowserPool};
+use synthetic_journey::config::Journey;
+use synthetic_journey::metrics::JourneyOutcome;
+use synthetic_journey::runner::Runner;
 use tokio::net::TcpListener;
+use tokio::sync::{Mutex, MutexGuard};
 
 const HOME: &str = r#"<!DOCTYPE html>
 <html><head><title>Home</title></head><body>
@@ -19,6 +29,7 @@ const HOME: &str = r#"<!DOCTYPE html>
   p.textContent = 'Revealed after a delay';
   document.body.appendChild(p);
 }, 300)">Reveal</button>
+<p><a id="link" href="/later?code=link">Welcome by link</a></p>
 <form action="/welcome" method="get">
   <input id="code" name="code" autocomplete="off">
   <button id="go" type="submit">Go</button>
@@ -47,12 +58,26 @@ async fn welcome(Query(q): Query<Code>) -> Html<String> {
     ))
 }
 
-/// Serves `/` (a form and a button revealing text after 300 ms), `/welcome?code=` and
+async fn welcome_with_late_image(code: Query<Code>) -> Html<String> {
+    let Html(page) = welcome(code).await;
+    Html(page.replace("</body>", "<img src=\"/late-image\" alt=\"\"></body>"))
+}
+
+/// Serves `/` (a form, a link and a button revealing text after 300 ms), `/welcome?code=`,
+/// `/later?code=` (the same welcome, whose load event waits 300 ms for an image) and
 /// `/throws` (a page that logs an error and throws).
 pub async fn site() -> SocketAddr {
     let app = Router::new()
         .route("/", get(|| async { Html(HOME) }))
         .route("/welcome", get(welcome))
+        .route("/later", get(welcome_with_late_image))
+        .route(
+            "/late-image",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                axum::http::StatusCode::NOT_FOUND
+            }),
+        )
         .route("/throws", get(|| async { Html(THROWS) }));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -103,4 +128,84 @@ pub fn running(pid: u32) -> bool {
             !after.starts_with('Z')
         })
         .unwrap_or(false)
+}
+
+/// One Chromium at a time within a test binary: the machine is small and shared.
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+/// A journey from its YAML.
+pub fn journey(yaml: &str) -> Arc<Journey> {
+    Arc::new(serde_yaml::from_str(yaml).unwrap())
+}
+
+/// Every kind of step on the site: reveal, fill the form, press Enter, land on the welcome page.
+pub fn form_journey(address: SocketAddr) -> Arc<Journey> {
+    std::env::set_var("SJ_TEST_ROOM_CODE", "abc123");
+    journey(&format!(
+        r##"
+name: form
+timeout: 30s
+steps:
+  - {{action: navigate, url: "http://{address}/", name: open_home}}
+  - {{action: click, selector: "#reveal"}}
+  - {{action: wait, selector: ".result", timeout: 5s}}
+  - {{action: assert_text, selector: ".result", contains: "Revealed"}}
+  - {{action: fill, selector: "#code", value: "${{env:SJ_TEST_ROOM_CODE}}"}}
+  - {{action: press, key: Enter}}
+  - {{action: wait, selector: "h1", name: welcome_shown}}
+  - {{action: assert_url, contains: "/welcome?code=abc123"}}
+  - {{action: assert_text, selector: "h1", contains: "Welcome abc123"}}
+"##
+    ))
+}
+
+/// A journey test's set-up: its turn with the browser, the site, an artifact directory (the
+/// store keeps 3 runs per journey) and a runner with a browser pool of its own.
+pub struct Walker {
+    pub address: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub runner: Runner,
+    pub metrics: BrowserMetrics,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Walker {
+    pub async fn new() -> Walker {
+        let turn = SERIAL.lock().await;
+        require_chromium();
+        let address = site().await;
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = BrowserMetrics::default();
+        let pool = Arc::new(BrowserPool::new(CHROMIUM, metrics.clone()));
+        let store = ArtifactStore::new(dir.path(), 3);
+        Walker {
+            address,
+            runner: Runner::new(pool, 1, Gauge::default(), store),
+            dir,
+            metrics,
+            _turn: turn,
+        }
+    }
+
+    /// Runs `journey` once within `limit`.
+    pub async fn walk(
+        &self,
+        journey: Arc<Journey>,
+        limit: Duration,
+    ) -> (JourneyOutcome, Vec<String>) {
+        self.runner.run(journey, limit).await
+    }
+
+    /// Walks the form journey, which must pass, and returns the PID of the browser that did.
+    pub async fn walk_form(&self) -> u32 {
+        let (outcome, logs) = self
+            .walk(form_journey(self.address), Duration::from_secs(30))
+            .await;
+        assert!(
+            outcome.success,
+            "{:?} at {:?}\n{logs:#?}",
+            outcome.reason, outcome.failed_step
+        );
+        self.runner.pool().current_pid().unwrap()
+    }
 }
