@@ -27,7 +27,7 @@ per_run_ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a)
 
 (cd "$ROOT" && cargo build --release -p webrtc-probe >/dev/null)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-BIN="$ROOT/target/release/webrtc-probe"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/webrtc-probe"
 
 TURN_PORT="$(free_port)"
 turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$TURN_PORT" \
@@ -64,7 +64,8 @@ start_exporter() {
         curl -sf "http://$EXPORTER/-/healthy" >/dev/null && return
         sleep 0.1
     done
-    echo "the exporter did not start" >&2
+    echo "the exporter did not start; its log:" >&2
+    cat "$WORK/exporter.log" >&2
     exit 1
 }
 probe() { curl -s "http://$EXPORTER/probe?module=$1&target=127.0.0.1:$TURN_PORT"; }
