@@ -257,3 +257,31 @@ fn a_refused_token_fails_at_the_post_and_never_shows() {
         "{page}"
     );
 }
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn repeated_relayed_whip_probes_leave_no_sockets_open() {
+    let coturn = Coturn::start(Auth::LongTerm);
+    let (url, endpoint) = start_endpoint(Some(turn_link(&coturn)));
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = common::exporter(dir.path(), CONFIG);
+    let run = |count: usize| {
+        for _ in 0..count {
+            let (text, _) = common::probe(&exporter, "whip_relay", &url);
+            assert_eq!(common::value(&text, "probe_success"), 1.0, "{text}");
+        }
+    };
+    run(10);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = open_fds(exporter.pid());
+    run(50);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let after = open_fds(exporter.pid());
+    assert!(after <= before + 2, "fds {before} -> {after}");
+    assert_eq!(endpoint.deleted.load(Ordering::Relaxed), 60);
+}
