@@ -26,7 +26,8 @@ now() { date +%s.%N; }
 per_run_ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }'; }
 
 (cd "$ROOT" && cargo build --release -p webrtc-probe >/dev/null)
-BIN="$ROOT/target/release/webrtc-probe"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/webrtc-probe"
 
 TURN_PORT="$(free_port)"
 turnserver -n --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$TURN_PORT" \
@@ -63,30 +64,41 @@ start_exporter() {
         curl -sf "http://$EXPORTER/-/healthy" >/dev/null && return
         sleep 0.1
     done
-    echo "the exporter did not start" >&2
+    echo "the exporter did not start; its log:" >&2
+    cat "$WORK/exporter.log" >&2
     exit 1
 }
 probe() { curl -s "http://$EXPORTER/probe?module=$1&target=127.0.0.1:$TURN_PORT"; }
 sleep 1
 start_exporter
 
-# 1. STUN: one binding per run, each tool as a user would run it.
+# 1. STUN: one binding per run. turnutils_stunclient can only run as a new process per
+# binding. The exporter is measured as Prometheus uses it (one HTTP connection kept alive,
+# one request per probe: a single curl with all the URLs) and, for comparison, with a new
+# curl process per probe, whose start-up is most of that figure.
 start=$(now)
 for _ in $(seq "$RUNS"); do turnutils_stunclient -p "$TURN_PORT" 127.0.0.1 >/dev/null 2>&1; done
 stunclient_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
-stun_ok=0
+stun_url="http://$EXPORTER/probe?module=stun_udp&target=127.0.0.1:$TURN_PORT"
+requests=()
+for i in $(seq "$RUNS"); do requests+=(-o "$WORK/stun.$i" "$stun_url"); done
+start=$(now)
+curl -s -w '%{num_connects}\n' "${requests[@]}" >"$WORK/stun.connects"
+stun_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
+stun_connections=$(awk '{s += $1} END {print s}' "$WORK/stun.connects")
+stun_ok=$(grep -l '^probe_success 1' "$WORK"/stun.[0-9]* | wc -l || true)
+stun_own_ms=$(cat "$WORK"/stun.[0-9]* | awk '/^probe_duration_seconds/ {s += $2; n++} END {printf "%.2f", s * 1000 / n}')
+stun_ratio=$(awk -v a="$stun_ms" -v b="$stunclient_ms" 'BEGIN { printf "%.2f", a / b }')
 start=$(now)
 for _ in $(seq "$RUNS"); do
-    probe stun_udp >"$WORK/stun.out"
-    grep -q '^probe_success 1' "$WORK/stun.out" && stun_ok=$((stun_ok + 1))
-    awk '/^probe_duration_seconds/ {print $2}' "$WORK/stun.out" >>"$WORK/stun.durations"
+    curl -s -o /dev/null -w '%{time_total}\n' "$stun_url" >>"$WORK/stun.transfer"
 done
-stun_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
-stun_own_ms=$(awk '{s += $1} END {printf "%.2f", s * 1000 / NR}' "$WORK/stun.durations")
-# What an HTTP request to the exporter costs by itself (curl start, connect, answer).
+stun_process_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
+stun_transfer_ms=$(awk '{s += $1} END {printf "%.2f", s * 1000 / NR}' "$WORK/stun.transfer")
+# What starting curl costs by itself.
 start=$(now)
-for _ in $(seq "$RUNS"); do curl -s "http://$EXPORTER/-/healthy" >/dev/null; done
-http_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
+for _ in $(seq "$RUNS"); do curl --version >/dev/null; done
+curl_start_ms=$(per_run_ms "$start" "$(now)" "$RUNS")
 
 # 2. TURN: two allocations, permissions, 10 x 100 B at 20 ms through the relay and back.
 TURN_RUNS=$((RUNS / 5))
@@ -142,19 +154,21 @@ Written by \`bench/run.sh\` (\`make bench\`); rerun it to refresh. Everything ru
 against coturn ($coturn_version) started by the script; the exporter is the release build.
 
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(nproc) CPUs ($cpu_model), $memory of memory; load average at the end: $load
+- Machine: $(nproc) CPUs ($cpu_model), $memory of memory; load average at the start: $load_start, at the end: $load
   (the machine is shared with other builds, so wall times include their interference)
 
 ## STUN binding ($RUNS runs each, sequential)
 
 | client | wall time per probe | of which the probe itself | succeeded |
 |---|---|---|---|
-| \`turnutils_stunclient\` (a new process per run) | $stunclient_ms ms | - | - |
-| webrtc-probe \`stun\` over UDP (one HTTP request per run, via curl) | $stun_ms ms | $stun_own_ms ms (\`probe_duration_seconds\`) | $stun_ok / $RUNS |
+| \`turnutils_stunclient\` (a new process per run, its only way) | $stunclient_ms ms | - | - |
+| webrtc-probe \`stun\` over UDP, one HTTP request per probe on a kept-alive connection (as Prometheus scrapes; $stun_connections connection opened) | $stun_ms ms (**${stun_ratio}x** the tool) | $stun_own_ms ms (\`probe_duration_seconds\`) | $stun_ok / $RUNS |
+| webrtc-probe \`stun\`, a new curl process per probe | $stun_process_ms ms | curl's own transfer time: $stun_transfer_ms ms | - |
 
-A bare HTTP request to the exporter (\`curl /-/healthy\`, the same way) takes $http_ms ms: the
-wall time of a probe is mostly curl and HTTP, as that of \`turnutils_stunclient\` is mostly
-starting a process.
+Starting curl alone (\`curl --version\`) takes $curl_start_ms ms: when each probe starts a new
+curl, the wall time is mostly curl loading its libraries, as that of
+\`turnutils_stunclient\` is mostly starting a process. From connect to the last byte, the
+exporter answers a probe in the transfer time shown.
 
 ## TURN round trip ($TURN_RUNS runs each, sequential)
 

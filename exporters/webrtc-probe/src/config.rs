@@ -43,7 +43,7 @@ pub struct Module {
     /// The test stream sent by `turn` (through the relay) and `peer` (over a data channel).
     #[serde(default)]
     pub stream: StreamConfig,
-    /// Options of the `peer` prober.
+    /// Options of the `peer` prober; `ice_transport_policy` also applies to `whip`.
     #[serde(default)]
     pub peer: PeerConfig,
     /// Options of the `whip` prober.
@@ -165,7 +165,7 @@ impl Default for StreamConfig {
 #[serde(deny_unknown_fields)]
 pub struct PeerConfig {
     /// `all` (default): host, server-reflexive and relay candidates; `relay`: through the
-    /// TURN relay only.
+    /// TURN relay only (for `whip`, a TURN server the endpoint announces).
     #[serde(default)]
     pub ice_transport_policy: IcePolicy,
 }

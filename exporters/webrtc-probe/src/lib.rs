@@ -4,6 +4,7 @@
 pub mod client;
 pub mod config;
 pub mod credentials;
+pub mod link;
 pub mod names;
 pub mod probe;
 pub mod probers;

@@ -24,6 +24,7 @@ pub const FAILED_STAGE: &str = "webrtc_probe_failed_stage";
 pub const WHIP_POST_STATUS: &str = "webrtc_probe_whip_post_status_code";
 pub const WHIP_POST: &str = "webrtc_probe_whip_post_seconds";
 pub const WHIP_DELETE_STATUS: &str = "webrtc_probe_whip_delete_status_code";
+pub const WHIP_ICE_SERVERS: &str = "webrtc_probe_whip_ice_servers";
 
 pub const IN_FLIGHT: &str = "webrtc_probe_probes_in_flight";
 /// A counter; the text format adds `_total`.

@@ -83,6 +83,7 @@ pub struct Client {
     transport: Transport,
     session: Option<Session>,
     pending: VecDeque<Message>,
+    stale_nonces: u32,
 }
 
 impl Client {
@@ -91,6 +92,7 @@ impl Client {
             transport,
             session: None,
             pending: VecDeque::new(),
+            stale_nonces: 0,
         }
     }
 
@@ -173,13 +175,15 @@ impl Client {
         }
     }
 
-    /// Sends the request `build` makes, answering a 401 or 438 challenge once each.
+    /// Sends the request `build` makes, answering the first 401 challenge with the
+    /// credentials and one 438 (Stale Nonce) with the new nonce it brings; a second 438 in a
+    /// row is the answer, as a server that keeps refusing fresh nonces will not take a third.
     async fn authenticated(
         &mut self,
         build: impl Fn() -> Message,
         credentials: Option<&Credentials>,
     ) -> Result<Message, ClientError> {
-        let mut challenges = 0;
+        let mut renewed = false;
         loop {
             let mut request = build();
             if let Some(session) = &self.session {
@@ -189,15 +193,21 @@ impl Client {
             }
             let key = self.session.as_ref().map(|s| s.key.clone());
             let answer = self.transact(&request, key.as_deref()).await?;
-            let code = answer.error_code().map(|(code, _)| code);
-            let retry =
-                matches!(code, Some(401) if self.session.is_none()) || matches!(code, Some(438));
-            if !retry || challenges >= 2 {
-                return Ok(answer);
+            match answer.error_code().map(|(code, _)| code) {
+                Some(401) if self.session.is_none() => {}
+                Some(438) if !renewed => {
+                    renewed = true;
+                    self.stale_nonces += 1;
+                }
+                _ => return Ok(answer),
             }
-            challenges += 1;
             self.take_challenge(&answer, credentials)?;
         }
+    }
+
+    /// How many 438 (Stale Nonce) answers were retried with a new nonce so far.
+    pub fn stale_nonces(&self) -> u32 {
+        self.stale_nonces
     }
 
     /// Keeps the realm and nonce of a challenge, with the key for `credentials`.

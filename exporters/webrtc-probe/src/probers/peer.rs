@@ -75,9 +75,14 @@ async fn probe(
     outcome
 }
 
-/// The API every probe builds its connections with: no mDNS, loopback candidates allowed
-/// (a probe may well run next to its server), and no wait before accepting a relay pair.
+/// The API every `peer` probe builds its connections with.
 pub(crate) fn api() -> API {
+    APIBuilder::new().with_setting_engine(settings()).build()
+}
+
+/// The ICE settings of every probe: no mDNS, loopback candidates allowed (a probe may well
+/// run next to its server), and no wait before accepting a relay pair.
+pub(crate) fn settings() -> SettingEngine {
     let mut settings = SettingEngine::default();
     settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
     settings.set_include_loopback_candidate(true);
@@ -85,7 +90,7 @@ pub(crate) fn api() -> API {
     settings.set_srflx_acceptance_min_wait(Some(Duration::ZERO));
     settings.set_host_acceptance_min_wait(Some(Duration::ZERO));
     settings.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
-    APIBuilder::new().with_setting_engine(settings).build()
+    settings
 }
 
 /// STUN always, TURN over UDP when credentials are configured; IP literals, so the ICE agent
@@ -294,7 +299,7 @@ async fn connect_and_measure(
     Ok(())
 }
 
-async fn has_relay_candidate(peer: &Peer) -> bool {
+pub(crate) async fn has_relay_candidate(peer: &Peer) -> bool {
     let offer = peer.pc.local_description().await;
     offer.is_some_and(|o| o.sdp.contains(" typ relay"))
 }

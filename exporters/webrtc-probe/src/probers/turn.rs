@@ -53,7 +53,7 @@ async fn probe(
     let (relay_a, relay_b) = (relay_a.0.relayed, relay_b.0.relayed);
 
     let started = Instant::now();
-    permit(&mut first, relay_b, deadline).await?;
+    permit(&mut first, relay_b, deadline, ctx).await?;
     let help = "Time to install a permission on the allocation";
     probe::gauge(
         ctx,
@@ -61,7 +61,7 @@ async fn probe(
         help,
         probe::seconds(started.elapsed()),
     );
-    permit(&mut second, relay_a, deadline).await?;
+    permit(&mut second, relay_a, deadline, ctx).await?;
 
     let echo = EchoTask::start(second);
     let mut path = RelayPath {
@@ -110,6 +110,9 @@ async fn allocate(
         match answer {
             Ok(allocation) => {
                 let took = started.elapsed();
+                if client.stale_nonces() > 0 {
+                    log_stale_nonce("allocation", ctx);
+                }
                 ctx.log(format!(
                     "allocated relay {} in {took:?}",
                     allocation.relayed
@@ -127,11 +130,28 @@ async fn allocate(
     }
 }
 
-async fn permit(client: &mut Client, peer: SocketAddr, deadline: Deadline) -> Result<(), Failure> {
+async fn permit(
+    client: &mut Client,
+    peer: SocketAddr,
+    deadline: Deadline,
+    ctx: &mut ProbeContext,
+) -> Result<(), Failure> {
+    let before = client.stale_nonces();
     deadline
         .within(stage::PERMISSION, client.create_permission(peer))
         .await?
-        .map_err(|e| super::client_failure(stage::PERMISSION, e))
+        .map_err(|e| super::client_failure(stage::PERMISSION, e))?;
+    if client.stale_nonces() > before {
+        log_stale_nonce("permission", ctx);
+    }
+    Ok(())
+}
+
+/// Notes in the probe's log that the server made the client renew its nonce during `step`.
+fn log_stale_nonce(step: &str, ctx: &mut ProbeContext) {
+    ctx.log(format!(
+        "{step}: the server answered 438 (Stale Nonce); retried once with its new nonce"
+    ));
 }
 
 async fn release(client: &mut Client, deadline: Deadline) {

@@ -36,20 +36,25 @@ pub struct Coturn {
 
 impl Coturn {
     pub fn start(auth: Auth) -> Coturn {
-        Self::launch(auth, false, true)
+        Self::launch(auth, false, true, &[])
+    }
+
+    /// With extra `turnserver` options.
+    pub fn start_with(auth: Auth, options: &[&str]) -> Coturn {
+        Self::launch(auth, false, true, options)
     }
 
     /// Without `--allow-loopback-peers`: permissions for loopback peers are refused (403).
     pub fn start_refusing_loopback_peers(auth: Auth) -> Coturn {
-        Self::launch(auth, false, false)
+        Self::launch(auth, false, false, &[])
     }
 
     /// Also listens for TLS, with a certificate for `localhost` and 127.0.0.1.
     pub fn start_with_tls(auth: Auth) -> Coturn {
-        Self::launch(auth, true, true)
+        Self::launch(auth, true, true, &[])
     }
 
-    fn launch(auth: Auth, tls: bool, loopback_peers: bool) -> Coturn {
+    fn launch(auth: Auth, tls: bool, loopback_peers: bool, options: &[&str]) -> Coturn {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let (min_port, max_port) = relay_range();
@@ -71,6 +76,7 @@ impl Coturn {
         if loopback_peers {
             args.push("--allow-loopback-peers".into());
         }
+        args.extend(options.iter().map(|o| o.to_string()));
         match auth {
             Auth::LongTerm => {
                 args.push("--lt-cred-mech".into());
