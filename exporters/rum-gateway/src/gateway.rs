@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::dedupe::{Holding, Offer, TtlSet};
+use crate::dedupe::{self, Holding, Offer, TtlSet};
 use crate::emodel;
 use crate::intake::{Item, What};
 use crate::metrics::{Dims, RumMetrics};
@@ -64,17 +64,17 @@ impl Gateway {
     }
 
     /// Records `items`, or holds vitals that may be re-reported; each item is observed once.
-    pub fn accept(&self, config: &Config, items: Vec<Item>, request: &RequestInfo) {
+    pub fn accept(&self, config: &Config, items: &[Item<'_>], request: &RequestInfo) {
         let now = Instant::now();
         let limits = &config.limits;
-        let mut last: Option<(String, String, Arc<Dims>)> = None;
+        let mut last: Option<(&str, &str, Arc<Dims>)> = None;
         for item in items {
             // Items of one request mostly share app and page: share their label values too.
             let dims = match &last {
                 Some((app, url, dims)) if *app == item.app && *url == item.url => dims.clone(),
                 _ => {
-                    let dims = Arc::new(self.dims(config, &item, request));
-                    last = Some((item.app.clone(), item.url.clone(), dims.clone()));
+                    let dims = Arc::new(self.dims(config, item, request));
+                    last = Some((&item.app, &item.url, dims.clone()));
                     dims
                 }
             };
@@ -82,14 +82,15 @@ impl Gateway {
                 self.record(config, &item.what, &dims);
                 continue;
             };
-            let key = format!("{}\u{0}{id}", item.app);
+            let key = dedupe::report_key(&item.app, id);
             let What::Vital(vital, value) = item.what else {
-                if self.seen_ids.insert(
-                    &key,
+                let fresh = self.seen_ids.insert_hash(
+                    key,
                     now,
                     limits.rereport_window,
                     limits.max_pending_metrics,
-                ) {
+                );
+                if fresh {
                     self.record(config, &item.what, &dims);
                 } else {
                     self.metrics.count_dedup("repeated_id");
@@ -98,14 +99,14 @@ impl Gateway {
             };
             let held = Held { vital, value, dims };
             let (offer, evicted) = self.holding.offer(
-                &key,
+                key,
                 held,
                 now,
                 limits.rereport_window,
                 limits.max_pending_metrics,
             );
             match offer {
-                Offer::Held => {}
+                Offer::Held | Offer::Passed => {}
                 Offer::Replaced => self.metrics.count_dedup("rereport"),
                 Offer::Late => self.metrics.count_dedup("late_rereport"),
             }
@@ -135,6 +136,23 @@ impl Gateway {
         self.metrics.pending.set(self.holding.len() as i64);
     }
 
+    /// At shutdown: observes every held vital now, whatever its window, and holds nothing
+    /// from then on (later vitals are observed as they arrive). Returns how many were held.
+    pub fn flush(&self) -> usize {
+        let config = self.current();
+        let limits = &config.limits;
+        let held = self.holding.close(
+            Instant::now(),
+            limits.rereport_window,
+            limits.max_pending_metrics,
+        );
+        for held in &held {
+            self.record(&config, &What::Vital(held.vital, held.value), &held.dims);
+        }
+        self.metrics.pending.set(self.holding.len() as i64);
+        held.len()
+    }
+
     /// Releases held vitals on a timer, for the life of the process.
     pub fn spawn_releaser(self: &Arc<Gateway>) {
         let gateway = self.clone();
@@ -148,11 +166,11 @@ impl Gateway {
         });
     }
 
-    fn dims(&self, config: &Config, item: &Item, request: &RequestInfo) -> Dims {
+    fn dims(&self, config: &Config, item: &Item<'_>, request: &RequestInfo) -> Dims {
         let app = if config.apps.is_empty() {
             self.capped("app", self.apps.admit(&item.app, config.caps.max_apps))
         } else {
-            item.app.clone()
+            item.app.to_string()
         };
         let path = pages::path_of(&item.url);
         let page = match pages::match_route(path, &config.routes) {

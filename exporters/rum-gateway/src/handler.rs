@@ -40,7 +40,7 @@ impl Intake {
         }
     }
 
-    fn parse(self, body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
+    fn parse(self, body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
         match self {
             Intake::Faro => intake::faro::parse(body, max_items),
             Intake::Beacon => intake::beacon::parse(body, max_items),
@@ -217,7 +217,7 @@ async fn process(
     };
     gateway.accept(
         config,
-        parsed.items,
+        &parsed.items,
         &RequestInfo {
             user_agent,
             country,
@@ -300,11 +300,11 @@ fn check_key_before_body(config: &Config, key: Option<&str>) -> Result<(), Refus
 fn check_apps(
     gateway: &Gateway,
     config: &Config,
-    parsed: &Parsed,
+    parsed: &Parsed<'_>,
     key: Option<&str>,
     now: Instant,
 ) -> Result<(), Refusal> {
-    let mut apps: Vec<&str> = parsed.items.iter().map(|i| i.app.as_str()).collect();
+    let mut apps: Vec<&str> = parsed.items.iter().map(|i| &*i.app).collect();
     apps.sort_unstable();
     apps.dedup();
     for app in &apps {
