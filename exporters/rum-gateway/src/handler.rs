@@ -144,7 +144,7 @@ async fn handle(gateway: Arc<Gateway>, intake: Intake, req: Request) -> Response
 
 async fn process(
     gateway: &Gateway,
-    config: &Config,
+    config: &Arc<Config>,
     intake: Intake,
     req: Request,
 ) -> Result<(), Refusal> {
@@ -159,10 +159,9 @@ async fn process(
             ));
         }
     }
-    let user_agent = header_str(headers, header::USER_AGENT.as_str())
-        .unwrap_or("")
-        .to_string();
-    if config.bots.enabled && useragent::is_bot(&user_agent, &config.bots.user_agent_patterns) {
+    let user_agent = header_str(headers, header::USER_AGENT.as_str()).unwrap_or("");
+    let agent = gateway.agents.classify(config, user_agent);
+    if config.bots.enabled && agent.bot {
         return Err(refuse(
             StatusCode::FORBIDDEN,
             "bot",
@@ -215,14 +214,7 @@ async fn process(
         }
         _ => useragent::country(None),
     };
-    gateway.accept(
-        config,
-        &parsed.items,
-        &RequestInfo {
-            user_agent,
-            country,
-        },
-    );
+    gateway.accept(config, &parsed.items, &RequestInfo { agent, country });
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod names;
 pub mod pages;
 pub mod protect;
+pub mod resolve;
 pub mod useragent;
 pub mod vitals;
 
