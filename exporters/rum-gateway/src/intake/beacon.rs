@@ -39,7 +39,9 @@ struct Body<'a> {
 
 /// Parses a beacon body of at most `max_items` items.
 pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // Checked as a whole first, the text's strings need no UTF-8 check one by one.
+    let text = std::str::from_utf8(body).map_err(|_| ParseError::InvalidJson)?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let body = deserializer
         .deserialize_any(BodyVisitor {
             max: max_items,

@@ -95,8 +95,10 @@ struct Attributes<'a> {
 
 /// Parses a Faro body of at most `max_items` measurements, events, exceptions and logs.
 pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
+    // Checked as a whole first, the text's strings need no UTF-8 check one by one.
+    let text = std::str::from_utf8(body).map_err(|_| ParseError::InvalidJson)?;
     let Obj(root) =
-        serde_json::from_slice::<Obj<Payload>>(body).map_err(|_| ParseError::InvalidJson)?;
+        serde_json::from_str::<Obj<Payload>>(text).map_err(|_| ParseError::InvalidJson)?;
     let root = root.ok_or(ParseError::Shape("expected a JSON object"))?;
     let total = root.measurements.0.len() + root.events.0.len() + root.exceptions.0 + root.logs.0;
     if total > max_items {
