@@ -34,7 +34,13 @@ pub fn classify(ua: &str, patterns: &[String]) -> Agent {
 /// User agents classified so far, under the config whose bot patterns they were matched with.
 #[derive(Debug, Default)]
 pub struct Agents {
-    inner: Mutex<(Option<Arc<Config>>, HashMap<Box<str>, Agent>)>,
+    inner: Mutex<Known>,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    config: Option<Arc<Config>>,
+    agents: HashMap<Box<str>, Agent>,
 }
 
 impl Agents {
@@ -43,20 +49,23 @@ impl Agents {
         if ua.len() > MAX_REMEMBERED_LEN {
             return classify(ua, patterns);
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (seen_config, known) = &mut *inner;
-        if !seen_config.as_ref().is_some_and(|c| Arc::ptr_eq(c, config)) {
-            known.clear();
-            *seen_config = Some(config.clone());
+        let mut known = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !known
+            .config
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, config))
+        {
+            known.agents.clear();
+            known.config = Some(config.clone());
         }
-        if let Some(agent) = known.get(ua) {
+        if let Some(agent) = known.agents.get(ua) {
             return *agent;
         }
-        if known.len() >= MAX_REMEMBERED_AGENTS {
-            known.clear();
+        if known.agents.len() >= MAX_REMEMBERED_AGENTS {
+            known.agents.clear();
         }
         let agent = classify(ua, patterns);
-        known.insert(ua.into(), agent);
+        known.agents.insert(ua.into(), agent);
         agent
     }
 }

@@ -93,6 +93,12 @@ struct Attributes<'a> {
     faro_navigation_id: Text<'a>,
 }
 
+/// The app and page every item of a payload belongs to, borrowed from the body when it can be.
+struct PageOf<'a> {
+    app: Cow<'a, str>,
+    url: Cow<'a, str>,
+}
+
 /// Parses a Faro body of at most `max_items` measurements, events, exceptions and logs.
 pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
     // Checked as a whole first, the text's strings need no UTF-8 check one by one.
@@ -119,17 +125,18 @@ pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
         .and_then(|p| p.url.0)
         .unwrap_or(Cow::Borrowed("/"));
 
+    let page = PageOf { app, url };
     let mut parsed = Parsed::default();
     for m in root.measurements.0.into_iter().flat_map(|m| m.0) {
-        measurement(m, &app, &url, &mut parsed);
+        measurement(m, &page, &mut parsed);
     }
     for e in root.events.0.into_iter().flat_map(|e| e.0) {
-        event(e, &app, &url, &mut parsed);
+        event(e, &page, &mut parsed);
     }
     for _ in 0..root.exceptions.0 {
         parsed.items.push(Item {
-            app: app.clone(),
-            url: url.clone(),
+            app: page.app.clone(),
+            url: page.url.clone(),
             what: What::Error("exception"),
             id: None,
         });
@@ -139,12 +146,7 @@ pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
 
 /// A `web-vitals` measurement: `values` holds the vital under its lowercase name, and
 /// `context.id` the web-vitals id. Old SDKs send several vitals and no context.
-fn measurement<'a>(
-    m: Measurement<'a>,
-    app: &Cow<'a, str>,
-    url: &Cow<'a, str>,
-    parsed: &mut Parsed<'a>,
-) {
+fn measurement<'a>(m: Measurement<'a>, page: &PageOf<'a>, parsed: &mut Parsed<'a>) {
     if m.kind.get() != Some("web-vitals") {
         return;
     }
@@ -156,12 +158,13 @@ fn measurement<'a>(
     for (key, raw) in values.0 {
         if let Some(vital) = Vital::from_name(&key) {
             let id = id.as_ref().map(|id| format!("{key}:{id}"));
-            parsed.push(vital_item(vital, raw.0, app.clone(), url.clone(), id));
+            let (app, url) = (page.app.clone(), page.url.clone());
+            parsed.push(vital_item(vital, raw.0, app, url, id));
         }
     }
 }
 
-fn event<'a>(e: Event<'a>, app: &Cow<'a, str>, url: &Cow<'a, str>, parsed: &mut Parsed<'a>) {
+fn event<'a>(e: Event<'a>, page: &PageOf<'a>, parsed: &mut Parsed<'a>) {
     let Some(name) = e.name.get() else {
         return;
     };
@@ -181,8 +184,8 @@ fn event<'a>(e: Event<'a>, app: &Cow<'a, str>, url: &Cow<'a, str>, parsed: &mut 
         .get()
         .map(|id| format!("nav:{id}"));
     parsed.items.push(Item {
-        app: app.clone(),
-        url: url.clone(),
+        app: page.app.clone(),
+        url: page.url.clone(),
         what,
         id,
     });
