@@ -79,9 +79,11 @@ impl Gateway {
             let dims = match &last {
                 Some((app, url, dims)) if *app == item.app && *url == item.url => dims.clone(),
                 _ => {
-                    let dims = self
-                        .interner
-                        .intern(config, self.dims(config, item, request));
+                    let dims = self.interner.intern(
+                        config,
+                        self.dims(config, item, request),
+                        &self.metrics,
+                    );
                     last = Some((&item.app, &item.url, dims.clone()));
                     dims
                 }

@@ -160,7 +160,9 @@ async fn process(
         }
     }
     let user_agent = header_str(headers, header::USER_AGENT.as_str()).unwrap_or("");
-    let agent = gateway.agents.classify(config, user_agent);
+    let agent = gateway
+        .agents
+        .classify(config, user_agent, &gateway.metrics);
     if config.bots.enabled && agent.bot {
         return Err(refuse(
             StatusCode::FORBIDDEN,

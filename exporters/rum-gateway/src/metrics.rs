@@ -177,6 +177,7 @@ pub struct RumMetrics {
     pub rejected: PromFamily<Labels, Counter>,
     pub overflow: PromFamily<Labels, Counter>,
     pub deduplicated: PromFamily<Labels, Counter>,
+    pub table_resets: PromFamily<Labels, Counter>,
     pub pending: Gauge,
 }
 
@@ -206,6 +207,7 @@ impl RumMetrics {
             rejected: PromFamily::default(),
             overflow: PromFamily::default(),
             deduplicated: PromFamily::default(),
+            table_resets: PromFamily::default(),
             pending: Gauge::default(),
         };
         metrics.register_self(registry);
@@ -232,6 +234,11 @@ impl RumMetrics {
             names::DEDUPLICATED,
             "Reports not counted again: retried batches and re-reported web vitals, by kind",
             self.deduplicated.clone(),
+        );
+        registry.register(
+            names::TABLE_RESETS,
+            "Times a full lookup table (label_sets, user_agents) was emptied to start again",
+            self.table_resets.clone(),
         );
         registry.register(
             names::PENDING_METRICS,
@@ -301,6 +308,11 @@ impl RumMetrics {
 
     pub fn count_dedup(&self, kind: &'static str) {
         count(&self.deduplicated, names::KIND, kind);
+    }
+
+    /// Counts one lookup table emptied because it was full.
+    pub fn count_table_reset(&self, table: &'static str) {
+        count(&self.table_resets, names::TABLE, table);
     }
 
     pub fn count_received(&self, intake: &'static str) {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::config::Config;
-use crate::metrics::{Dims, Series};
+use crate::metrics::{Dims, RumMetrics, Series};
 use crate::vitals::{Rating, Vital};
 
 /// Most combinations remembered; beyond, the table starts again empty. Each holds its label
@@ -48,8 +48,8 @@ struct Inner {
 }
 
 impl Interner {
-    /// The shared entry for `dims` under `config`.
-    pub fn intern(&self, config: &Arc<Config>, dims: Dims) -> Arc<Resolved> {
+    /// The shared entry for `dims` under `config`; a full table is emptied and counted.
+    pub fn intern(&self, config: &Arc<Config>, dims: Dims, metrics: &RumMetrics) -> Arc<Resolved> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if !inner
             .config
@@ -65,6 +65,7 @@ impl Interner {
         }
         if inner.map.len() >= MAX_INTERNED {
             inner.map.clear();
+            metrics.count_table_reset("label_sets");
         }
         let resolved = Arc::new(Resolved {
             dims: dims.clone(),
@@ -85,11 +86,12 @@ impl Interner {
 mod tests {
     use super::*;
     use crate::metrics::LabelValue;
+    use exporter_kit::prometheus_client::registry::Registry;
 
-    fn dims(page: &'static str) -> Dims {
+    fn dims(page: impl Into<LabelValue>) -> Dims {
         Dims {
             app: LabelValue::Static("shop"),
-            page: LabelValue::Static(page),
+            page: page.into(),
             device: "desktop",
             browser: "chrome",
             country: LabelValue::Static("XX"),
@@ -99,14 +101,16 @@ mod tests {
     #[test]
     fn equal_label_values_share_one_entry_until_the_config_changes() {
         let interner = Interner::default();
+        let metrics = RumMetrics::register(&mut Registry::default(), 3.0);
+        let intern = |config: &Arc<Config>, dims: Dims| interner.intern(config, dims, &metrics);
         let config = Arc::new(Config::default());
-        let first = interner.intern(&config, dims("/a"));
-        assert!(Arc::ptr_eq(&first, &interner.intern(&config, dims("/a"))));
-        assert!(!Arc::ptr_eq(&first, &interner.intern(&config, dims("/b"))));
+        let first = intern(&config, dims("/a"));
+        assert!(Arc::ptr_eq(&first, &intern(&config, dims("/a"))));
+        assert!(!Arc::ptr_eq(&first, &intern(&config, dims("/b"))));
         assert!(interner.is_current(&first));
 
         let reloaded = Arc::new(Config::default());
-        let after = interner.intern(&reloaded, dims("/a"));
+        let after = intern(&reloaded, dims("/a"));
         assert!(!Arc::ptr_eq(&first, &after));
         assert!(
             !interner.is_current(&first),
@@ -117,7 +121,9 @@ mod tests {
 
     #[test]
     fn every_vital_and_rating_has_its_own_slot() {
-        let resolved = Interner::default().intern(&Arc::new(Config::default()), dims("/a"));
+        let metrics = RumMetrics::register(&mut Registry::default(), 3.0);
+        let config = Arc::new(Config::default());
+        let resolved = Interner::default().intern(&config, dims("/a"), &metrics);
         let ratings = [
             None,
             Some(Rating::Good),
@@ -131,5 +137,24 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), SLOTS);
+    }
+
+    #[test]
+    fn a_full_table_starts_again_empty_and_says_so() {
+        let interner = Interner::default();
+        let metrics = RumMetrics::register(&mut Registry::default(), 3.0);
+        let config = Arc::new(Config::default());
+        let first = interner.intern(&config, dims("/0"), &metrics);
+        for i in 1..=MAX_INTERNED {
+            interner.intern(&config, dims(format!("/{i}")), &metrics);
+        }
+        let resets = vec![(crate::names::TABLE, LabelValue::Static("label_sets"))];
+        assert_eq!(metrics.table_resets.get_or_create(&resets).get(), 1);
+        let again = interner.intern(&config, dims("/0"), &metrics);
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert!(
+            interner.is_current(&first),
+            "an entry from before the reset is still valid"
+        );
     }
 }

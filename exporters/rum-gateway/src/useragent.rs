@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
-use crate::metrics::LabelValue;
+use crate::metrics::{LabelValue, RumMetrics};
 
 /// Most user agents remembered; beyond, the table starts again empty.
 pub const MAX_REMEMBERED_AGENTS: usize = 4_096;
@@ -44,7 +44,8 @@ struct Known {
 }
 
 impl Agents {
-    pub fn classify(&self, config: &Arc<Config>, ua: &str) -> Agent {
+    /// The verdicts on `ua` under `config`'s bot patterns; a full table is emptied and counted.
+    pub fn classify(&self, config: &Arc<Config>, ua: &str, metrics: &RumMetrics) -> Agent {
         let patterns = &config.bots.user_agent_patterns;
         if ua.len() > MAX_REMEMBERED_LEN {
             return classify(ua, patterns);
@@ -63,6 +64,7 @@ impl Agents {
         }
         if known.agents.len() >= MAX_REMEMBERED_AGENTS {
             known.agents.clear();
+            metrics.count_table_reset("user_agents");
         }
         let agent = classify(ua, patterns);
         known.agents.insert(ua.into(), agent);
@@ -161,6 +163,12 @@ mod tests {
     #[test]
     fn remembered_agents_answer_as_classifying_does_and_follow_a_reload() {
         let agents = Agents::default();
+        let metrics = RumMetrics::register(
+            &mut exporter_kit::prometheus_client::registry::Registry::default(),
+            3.0,
+        );
+        let agents_classify =
+            |config: &Arc<Config>, ua: &str| agents.classify(config, ua, &metrics);
         let config = Arc::new(Config::default());
         let patterns = &config.bots.user_agent_patterns;
         for ua in [
@@ -172,15 +180,15 @@ mod tests {
             "",
             CHROME_DESKTOP,
         ] {
-            assert_eq!(agents.classify(&config, ua), classify(ua, patterns));
+            assert_eq!(agents_classify(&config, ua), classify(ua, patterns));
         }
         let mut strict = Config::default();
         strict.bots.user_agent_patterns.push("x11".into());
         let strict = Arc::new(strict);
-        assert!(!agents.classify(&config, CHROME_DESKTOP).bot);
-        assert!(agents.classify(&strict, CHROME_DESKTOP).bot);
+        assert!(!agents_classify(&config, CHROME_DESKTOP).bot);
+        assert!(agents_classify(&strict, CHROME_DESKTOP).bot);
         let long = format!("{CHROME_DESKTOP} {}", "x".repeat(MAX_REMEMBERED_LEN));
-        assert_eq!(agents.classify(&config, &long).browser, "chrome");
+        assert_eq!(agents_classify(&config, &long).browser, "chrome");
     }
 
     #[test]
