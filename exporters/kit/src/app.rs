@@ -212,22 +212,15 @@ impl<C: Config> App<C> {
         }
         match address {
             Ok(address) => {
+                // The kit's endpoints only: the exporter's own are done.
                 let router = http::router(
                     state.clone(),
                     Router::new(),
                     self.web.clone(),
                     self.metrics.clone(),
                 );
-                final_scrape(
-                    address,
-                    router,
-                    &state.final_scrape,
-                    wait,
-                    self.web,
-                    limits,
-                    self.metrics,
-                )
-                .await;
+                let server = (self.web, limits, self.metrics);
+                final_scrape(address, router, &state.final_scrape, wait, server).await;
             }
             Err(error) => tracing::warn!(%error, "no address to wait for a final scrape on"),
         }
@@ -260,9 +253,7 @@ async fn final_scrape(
     router: Router,
     scrape: &FinalScrape,
     wait: Duration,
-    web: watch::Receiver<WebConfig>,
-    limits: Limits,
-    metrics: KitMetrics,
+    (web, limits, metrics): (watch::Receiver<WebConfig>, Limits, KitMetrics),
 ) {
     let listener = match TcpListener::bind(address).await {
         Ok(listener) => listener,
