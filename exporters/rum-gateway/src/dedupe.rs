@@ -21,10 +21,12 @@ pub fn key_hash(key: &str) -> u64 {
     seed().hash_one(key)
 }
 
-/// The hash of a report id within its app, without joining them into one string first.
-pub fn report_key(app: &str, id: &str) -> u64 {
+/// The hash of a report id (what it is about, then the reporter's id) within its app,
+/// without joining them into one string first.
+pub fn report_key(app: &str, kind: &str, id: &str) -> u64 {
     let mut hasher = seed().build_hasher();
     app.hash(&mut hasher);
+    kind.hash(&mut hasher);
     id.hash(&mut hasher);
     hasher.finish()
 }

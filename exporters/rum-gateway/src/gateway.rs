@@ -92,7 +92,7 @@ impl Gateway {
                 self.record(config, &item.what, &dims);
                 continue;
             };
-            let key = dedupe::report_key(&item.app, id);
+            let key = dedupe::report_key(&item.app, &id.kind, &id.id);
             let What::Vital(vital, value) = item.what else {
                 let fresh = self.seen_ids.insert_hash(
                     key,

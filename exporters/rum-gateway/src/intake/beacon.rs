@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::lenient::{Num, Obj, Text};
-use super::{frustration, load_seconds, vital_item, Item, ParseError, Parsed, What};
+use super::{frustration, load_seconds, vital_item, Item, ParseError, Parsed, ReportId, What};
 use crate::vitals::Vital;
 
 /// The fields of one Metric object the gateway reads.
@@ -125,13 +125,13 @@ fn item(entry: Option<Entry<'_>>) -> Result<Item<'_>, &'static str> {
         .0
         .or(entry.url.0)
         .unwrap_or(Cow::Borrowed("/"));
-    let name = entry.name.get().ok_or("missing_name")?;
+    let name = entry.name.0.ok_or("missing_name")?;
     let value = entry.value.0;
-    let id = entry.id.get().map(|id| format!("{name}:{id}"));
-    if let Some(vital) = Vital::from_name(name) {
+    let id = entry.id.0.map(|id| ReportId::new(name.clone(), id));
+    if let Some(vital) = Vital::from_name(&name) {
         return vital_item(vital, value, app, url, id);
     }
-    let what = match name {
+    let what = match &*name {
         "page_view" => What::PageView(load_seconds(value)?),
         "error" => What::Error("error"),
         other => What::Frustration(frustration(other).ok_or("unknown_metric")?),

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::{find, load_seconds, number, owned, text, vital_item, Item, ParseError, Parsed, What};
+use super::{
+    find, load_seconds, number, owned, text, vital_item, Item, ParseError, Parsed, ReportId, What,
+};
 use crate::vitals::Vital;
 
 /// Parses an NDJSON body of at most `max_items` lines.
@@ -38,7 +40,7 @@ pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
                 app: owned(app),
                 url: owned(url.unwrap_or("/")),
                 what: What::Error("exception"),
-                id: text(error.get("id")).map(|id| format!("error:{id}")),
+                id: text(error.get("id")).map(|id| ReportId::new("error", id.to_string())),
             });
         }
     }
@@ -49,7 +51,8 @@ fn transaction(tx: &Value, app: &str, parsed: &mut Parsed<'_>) {
     let kind = text(tx.get("type").or_else(|| tx.get("t"))).unwrap_or("");
     let url = text(find(tx, &[&["context", "page", "url"], &["c", "p", "url"]])).unwrap_or("/");
     let tx_id = text(tx.get("id")).unwrap_or("");
-    let id = |what: &str| (!tx_id.is_empty()).then(|| format!("{what}:{tx_id}"));
+    let id =
+        |what: &'static str| (!tx_id.is_empty()).then(|| ReportId::new(what, tx_id.to_string()));
     match kind {
         "page-load" | "p-load" => {
             let marks = [

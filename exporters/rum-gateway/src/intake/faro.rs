@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::lenient::{Count, Entries, Flag, List, Num, Obj, Text};
-use super::{frustration, load_seconds, vital_item, Item, ParseError, Parsed, What};
+use super::{frustration, load_seconds, vital_item, Item, ParseError, Parsed, ReportId, What};
 use crate::vitals::Vital;
 
 /// Faro's event for a page's navigation timing; one per page load.
@@ -157,7 +157,7 @@ fn measurement<'a>(m: Measurement<'a>, page: &PageOf<'a>, parsed: &mut Parsed<'a
     let id = m.context.0.and_then(|c| c.id.0);
     for (key, raw) in values.0 {
         if let Some(vital) = Vital::from_name(&key) {
-            let id = id.as_ref().map(|id| format!("{key}:{id}"));
+            let id = id.as_ref().map(|id| ReportId::new(key.clone(), id.clone()));
             let (app, url) = (page.app.clone(), page.url.clone());
             parsed.push(vital_item(vital, raw.0, app, url, id));
         }
@@ -181,8 +181,8 @@ fn event<'a>(e: Event<'a>, page: &PageOf<'a>, parsed: &mut Parsed<'a>) {
     };
     let id = attributes
         .faro_navigation_id
-        .get()
-        .map(|id| format!("nav:{id}"));
+        .0
+        .map(|id| ReportId::new("nav", id));
     parsed.items.push(Item {
         app: page.app.clone(),
         url: page.url.clone(),
@@ -224,7 +224,8 @@ mod tests {
                 &What::Error("exception"),
             ]
         );
-        assert_eq!(parsed.items[0].id.as_deref(), Some("lcp:v5-1"));
+        let id = parsed.items[0].id.as_ref().map(ToString::to_string);
+        assert_eq!(id.as_deref(), Some("lcp:v5-1"));
         assert!(parsed.refused.is_empty());
     }
 

@@ -8,6 +8,7 @@ pub mod lenient;
 pub mod webrtc;
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde_json::Value;
 
@@ -38,7 +39,30 @@ pub struct Item<'a> {
     pub what: What,
     /// The reporter's id of this report (web-vitals `id`, Elastic transaction id): a later
     /// report with the same id replaces this one instead of adding to it.
-    pub id: Option<String>,
+    pub id: Option<ReportId<'a>>,
+}
+
+/// A reporter's id, qualified by what the report is about (`lcp`, `nav`, `call`...), since
+/// one page-load id covers several reports. Kept in parts so no string is built per item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportId<'a> {
+    pub kind: Cow<'a, str>,
+    pub id: Cow<'a, str>,
+}
+
+impl<'a> ReportId<'a> {
+    pub fn new(kind: impl Into<Cow<'a, str>>, id: impl Into<Cow<'a, str>>) -> ReportId<'a> {
+        ReportId {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for ReportId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
 }
 
 /// What a parser made of a body: the items, and the reasons for items it refused.
@@ -118,7 +142,7 @@ pub fn vital_item<'a>(
     raw: Option<f64>,
     app: Cow<'a, str>,
     url: Cow<'a, str>,
-    id: Option<String>,
+    id: Option<ReportId<'a>>,
 ) -> Result<Item<'a>, &'static str> {
     let raw = raw.ok_or("missing_value")?;
     let value = vital

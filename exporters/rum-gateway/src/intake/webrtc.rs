@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{json, number, owned, text, Item, ParseError, Parsed, What};
+use super::{json, number, owned, text, Item, ParseError, Parsed, ReportId, What};
 use crate::emodel::{self, CallStats};
 
 /// Longest RTT or jitter believed, in seconds.
@@ -57,7 +57,7 @@ fn item(summary: &Value) -> Result<Item<'static>, &'static str> {
         app: owned(app),
         url: owned(url),
         what: What::Call(stats, codec),
-        id: text(summary.get("id")).map(|id| format!("call:{id}")),
+        id: text(summary.get("id")).map(|id| ReportId::new("call", id.to_string())),
     })
 }
 
