@@ -2,15 +2,17 @@
 //! process around it (logging, `--config.check`, listener, signals, shutdown).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{watch, Mutex, Notify};
 
 use crate::config::{Config, ConfigErrors, Source};
 use crate::flags::Flags;
@@ -25,6 +27,12 @@ use crate::{logging, ExporterInfo};
 /// An error from an exporter's setup function.
 pub type SetupError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Work an exporter registered with [`App::on_shutdown`].
+type ShutdownHook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// Longest one shutdown hook may run before the kit gives up on it and moves on.
+pub const SHUTDOWN_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// One exporter being assembled: register metrics, add routes, then [`App::serve`].
 pub struct App<C: Config> {
     info: ExporterInfo,
@@ -38,6 +46,7 @@ pub struct App<C: Config> {
     links: Vec<Link>,
     sections: Vec<LandingSection>,
     ready: Arc<AtomicBool>,
+    shutdown_hooks: Vec<ShutdownHook>,
 }
 
 impl<C: Config> App<C> {
@@ -77,6 +86,7 @@ impl<C: Config> App<C> {
             links: Vec::new(),
             sections: Vec::new(),
             ready: Arc::new(AtomicBool::new(false)),
+            shutdown_hooks: Vec::new(),
         })
     }
 
@@ -132,6 +142,19 @@ impl<C: Config> App<C> {
         self.link("/probe", "Probe (needs module and target parameters)");
     }
 
+    /// Runs `hook` once when the exporter stops: after the shutdown signal, once the listener
+    /// closed and requests in flight finished (so no request can change state any more), and
+    /// before the final scrape (`--web.final-scrape-wait`) and exit. Hooks run in the order
+    /// registered, each for at most [`SHUTDOWN_HOOK_TIMEOUT`]. Synchronous work is written
+    /// `move || async move { work() }`.
+    pub fn on_shutdown<F, Fut>(&mut self, hook: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.shutdown_hooks.push(Box::new(move || Box::pin(hook())));
+    }
+
     /// Reloads on every SIGHUP until the process ends.
     pub fn reload_on_sighup(&self) -> std::io::Result<()> {
         use tokio::signal::unix::{signal, SignalKind};
@@ -147,7 +170,8 @@ impl<C: Config> App<C> {
         Ok(())
     }
 
-    /// Serves every endpoint on `listener` until `shutdown` resolves.
+    /// Serves every endpoint on `listener` until `shutdown` resolves, then runs the shutdown
+    /// hooks and, with `--web.final-scrape-wait`, waits for a last scrape.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let limits = Limits {
             max_connections: self.flags.max_connections,
@@ -166,11 +190,87 @@ impl<C: Config> App<C> {
             links: self.links,
             sections: self.sections,
             config_source,
+            final_scrape: FinalScrape::default(),
         });
-        let router = http::router(state, self.routes, self.web.clone(), self.metrics.clone());
+        let address = listener.local_addr();
+        let router = http::router(
+            state.clone(),
+            self.routes,
+            self.web.clone(),
+            self.metrics.clone(),
+        );
         self.ready.store(true, Ordering::Relaxed);
-        server::serve(listener, router, self.web, limits, self.metrics, shutdown).await;
+        let web = self.web.clone();
+        let metrics = self.metrics.clone();
+        server::serve(listener, router, web, limits, metrics, shutdown).await;
+        self.ready.store(false, Ordering::Relaxed);
+
+        run_hooks(self.shutdown_hooks).await;
+        let wait = self.flags.final_scrape_wait;
+        if wait.is_zero() {
+            return;
+        }
+        match address {
+            Ok(address) => {
+                // The kit's endpoints only: the exporter's own are done.
+                let router = http::router(
+                    state.clone(),
+                    Router::new(),
+                    self.web.clone(),
+                    self.metrics.clone(),
+                );
+                let server = (self.web, limits, self.metrics);
+                final_scrape(address, router, &state.final_scrape, wait, server).await;
+            }
+            Err(error) => tracing::warn!(%error, "no address to wait for a final scrape on"),
+        }
     }
+}
+
+/// Shared between `/metrics` and the final-scrape wait: whether the wait is on, and the
+/// signal that a scrape was answered during it.
+#[derive(Default)]
+pub(crate) struct FinalScrape {
+    pub(crate) waiting: AtomicBool,
+    pub(crate) answered: Notify,
+}
+
+async fn run_hooks(hooks: Vec<ShutdownHook>) {
+    for hook in hooks {
+        if tokio::time::timeout(SHUTDOWN_HOOK_TIMEOUT, hook())
+            .await
+            .is_err()
+        {
+            tracing::warn!(timeout = ?SHUTDOWN_HOOK_TIMEOUT, "a shutdown hook did not finish in time");
+        }
+    }
+}
+
+/// Serves the kit's endpoints (not the exporter's) on `address` again until one scrape of
+/// `/metrics` was answered or `wait` passed, so what the shutdown hooks recorded is collected.
+async fn final_scrape(
+    address: std::net::SocketAddr,
+    router: Router,
+    scrape: &FinalScrape,
+    wait: Duration,
+    (web, limits, metrics): (watch::Receiver<WebConfig>, Limits, KitMetrics),
+) {
+    let listener = match TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%address, %error, "could not listen again for a final scrape");
+            return;
+        }
+    };
+    scrape.waiting.store(true, Ordering::Relaxed);
+    tracing::info!(%address, wait = ?wait, "waiting for a final scrape");
+    let done = async {
+        match tokio::time::timeout(wait, scrape.answered.notified()).await {
+            Ok(()) => tracing::info!("final scrape answered"),
+            Err(_) => tracing::warn!(wait = ?wait, "no final scrape came"),
+        }
+    };
+    server::serve(listener, router, web, limits, metrics, done).await;
 }
 
 /// Checks the config and web config files named by `flags`: `Ok` with the verdict to print,

@@ -36,6 +36,12 @@ pub struct Flags {
     #[arg(long = "web.max-request-body-bytes", value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_request_body_bytes: usize,
 
+    /// After a shutdown signal, once requests in flight finished and shutdown hooks ran, keep
+    /// answering the kit's endpoints (`/metrics` among them) on the same address until one
+    /// scrape of `/metrics` was answered or this long passed; `0s` exits at once.
+    #[arg(long = "web.final-scrape-wait", value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub final_scrape_wait: Duration,
+
     /// Path to the configuration file; without it the exporter runs on its embedded default.
     #[arg(long = "config.file", value_name = "PATH")]
     pub config_file: Option<PathBuf>,

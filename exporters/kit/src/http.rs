@@ -15,6 +15,7 @@ use base64::Engine;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
+use crate::app::FinalScrape;
 use crate::config::Config;
 use crate::metrics::{self, HandlerLabels, KitMetrics, RequestLabels};
 use crate::reload::Reloader;
@@ -43,6 +44,7 @@ pub struct KitState<C> {
     pub links: Vec<Link>,
     pub sections: Vec<LandingSection>,
     pub config_source: String,
+    pub(crate) final_scrape: FinalScrape,
 }
 
 /// The kit's routes merged with the exporter's, wrapped in auth and metrics layers.
@@ -117,6 +119,9 @@ async fn metrics_handler<C: Config>(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = metrics::encode(&state.registry, accept);
     tracing::debug!(content_type, bytes = body.len(), "scrape");
+    if state.final_scrape.waiting.load(Ordering::Relaxed) {
+        state.final_scrape.answered.notify_one();
+    }
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

@@ -38,7 +38,7 @@ free_port() {
 
 echo "bench: building rum-gateway (release)" >&2
 (cd "$root" && cargo build --release -q -p rum-gateway)
-binary="$root/target/release/rum-gateway"
+binary="${CARGO_TARGET_DIR:-$root/target}/release/rum-gateway"
 
 # nginx answering 204 to everything, two workers like the gateway's two runtime threads.
 nginx_port="$(free_port)"
@@ -70,7 +70,7 @@ limits:
   rereport_window: 2s
 CONF
 "$binary" --config.file="$work/rum.yml" --web.listen-address="127.0.0.1:$gateway_port" \
-  --web.max-connections=1024 --log.level=warn &
+  --web.max-connections=1024 --web.final-scrape-wait=0s --log.level=warn &
 gateway_pid=$!
 for _ in $(seq 50); do
   curl -fs "http://127.0.0.1:$gateway_port/-/ready" >/dev/null 2>&1 &&

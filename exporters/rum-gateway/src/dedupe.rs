@@ -5,16 +5,54 @@
 //! default 100,000 keys the chance that two collide is about 3 in 10 million, and memory per
 //! key drops from a few hundred bytes to a few dozen.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+fn seed() -> &'static RandomState {
+    static SEED: OnceLock<RandomState> = OnceLock::new();
+    SEED.get_or_init(Default::default)
+}
+
 /// The hash of a key, stable for the life of the process.
 pub fn key_hash(key: &str) -> u64 {
-    static SEED: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    SEED.get_or_init(Default::default).hash_one(key)
+    seed().hash_one(key)
 }
+
+/// The hash of a report id (what it is about, then the reporter's id) within its app,
+/// without joining them into one string first.
+pub fn report_key(app: &str, kind: &str, id: &str) -> u64 {
+    let mut hasher = seed().build_hasher();
+    app.hash(&mut hasher);
+    kind.hash(&mut hasher);
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The maps below are keyed by hashes made with a per-process random seed, so they need no
+/// second hash (and an attacker cannot aim keys at one bucket).
+#[derive(Debug, Default, Clone, Copy)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
 
 /// Keys remembered for a time, at most a number of them (the oldest are forgotten first).
 #[derive(Debug, Default)]
@@ -24,7 +62,7 @@ pub struct TtlSet {
 
 #[derive(Debug, Default)]
 struct TtlInner {
-    expiry: HashMap<u64, Instant>,
+    expiry: HashKeyed<Instant>,
     order: VecDeque<(Instant, u64)>,
 }
 
@@ -40,6 +78,21 @@ impl TtlInner {
             self.order.pop_front();
         }
     }
+
+    fn insert(&mut self, key: u64, now: Instant, ttl: Duration, max: usize) -> bool {
+        self.sweep(now, max.saturating_sub(1));
+        if self.contains(key, now) {
+            return false;
+        }
+        let at = now + ttl;
+        self.expiry.insert(key, at);
+        self.order.push_back((at, key));
+        true
+    }
+
+    fn contains(&self, key: u64, now: Instant) -> bool {
+        self.expiry.get(&key).is_some_and(|at| *at > now)
+    }
 }
 
 impl TtlSet {
@@ -48,37 +101,25 @@ impl TtlSet {
         self.insert_hash(key_hash(key), now, ttl, max)
     }
 
-    fn insert_hash(&self, key: u64, now: Instant, ttl: Duration, max: usize) -> bool {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.sweep(now, max.saturating_sub(1));
-        if inner.expiry.get(&key).is_some_and(|at| *at > now) {
-            return false;
-        }
-        let at = now + ttl;
-        inner.expiry.insert(key, at);
-        inner.order.push_back((at, key));
-        true
+    /// [`TtlSet::insert`] for a key already hashed with [`key_hash`] or [`report_key`].
+    pub fn insert_hash(&self, key: u64, now: Instant, ttl: Duration, max: usize) -> bool {
+        self.lock().insert(key, now, ttl, max)
     }
 
     pub fn contains(&self, key: &str, now: Instant) -> bool {
-        self.contains_hash(key_hash(key), now)
-    }
-
-    fn contains_hash(&self, key: u64, now: Instant) -> bool {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.expiry.get(&key).is_some_and(|at| *at > now)
+        self.lock().contains(key_hash(key), now)
     }
 
     pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .expiry
-            .len()
+        self.lock().expiry.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TtlInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -91,112 +132,118 @@ pub enum Offer {
     Replaced,
     /// A re-report after the value was observed: dropped.
     Late,
+    /// First report of its id after the holding area closed: observe it now.
+    Passed,
 }
 
 /// Reports held for a window after their first arrival, keyed by id; a later report with
 /// the same id replaces the held value. When the window ends the value is released to be
 /// observed once, and the id is remembered for another window so stragglers are dropped.
+/// One lock guards both, so an offer takes it once. Once [`Holding::close`]d (at shutdown),
+/// nothing more is held: first reports pass straight through, re-reports are dropped.
 #[derive(Debug)]
 pub struct Holding<T> {
     inner: Mutex<HoldInner<T>>,
-    released: TtlSet,
 }
 
 #[derive(Debug)]
 struct HoldInner<T> {
-    held: HashMap<u64, T>,
+    held: HashKeyed<T>,
     order: VecDeque<(Instant, u64)>,
+    released: TtlInner,
+    closed: bool,
 }
 
 impl<T> Default for Holding<T> {
     fn default() -> Holding<T> {
         Holding {
             inner: Mutex::new(HoldInner {
-                held: HashMap::new(),
+                held: HashKeyed::default(),
                 order: VecDeque::new(),
+                released: TtlInner::default(),
+                closed: false,
             }),
-            released: TtlSet::default(),
         }
     }
 }
 
 impl<T> Holding<T> {
-    /// Offers a report; when holding it would pass `max`, the oldest held report is
-    /// returned to be observed now instead of being lost.
+    /// Offers a report under its hashed key ([`report_key`]); when holding it would pass
+    /// `max`, the oldest held report is returned to be observed now instead of being lost.
     pub fn offer(
         &self,
-        key: &str,
+        hash: u64,
         value: T,
         now: Instant,
         window: Duration,
         max: usize,
     ) -> (Offer, Option<T>) {
-        let hash = key_hash(key);
-        if self.released.contains_hash(hash, now) {
+        let mut inner = self.lock();
+        if inner.released.contains(hash, now) {
             return (Offer::Late, None);
         }
-        let mut evicted = None;
-        {
-            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(slot) = inner.held.get_mut(&hash) {
-                *slot = value;
-                return (Offer::Replaced, None);
-            }
-            if inner.held.len() >= max {
-                if let Some((_, oldest)) = inner.order.pop_front() {
-                    evicted = inner.held.remove(&oldest).map(|v| (oldest, v));
-                }
-            }
-            inner.held.insert(hash, value);
-            inner.order.push_back((now, hash));
+        if inner.closed {
+            inner.released.insert(hash, now, window, max);
+            return (Offer::Passed, Some(value));
         }
-        let evicted = evicted.map(|(oldest, v)| {
-            self.released.insert_hash(oldest, now, window, max);
-            v
-        });
+        if let Some(slot) = inner.held.get_mut(&hash) {
+            *slot = value;
+            return (Offer::Replaced, None);
+        }
+        let mut evicted = None;
+        if inner.held.len() >= max {
+            if let Some((_, oldest)) = inner.order.pop_front() {
+                evicted = inner.held.remove(&oldest);
+                inner.released.insert(oldest, now, window, max);
+            }
+        }
+        inner.held.insert(hash, value);
+        inner.order.push_back((now, hash));
         (Offer::Held, evicted)
     }
 
     /// Releases every report first offered at least `window` before `now`.
     pub fn due(&self, now: Instant, window: Duration, max_remembered: usize) -> Vec<T> {
         let mut out = Vec::new();
-        let mut keys = Vec::new();
-        {
-            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            while let Some(&(at, key)) = inner.order.front() {
-                if now.duration_since(at) < window {
-                    break;
-                }
-                inner.order.pop_front();
-                if let Some(value) = inner.held.remove(&key) {
-                    out.push(value);
-                    keys.push(key);
-                }
+        let mut inner = self.lock();
+        while let Some(&(at, key)) = inner.order.front() {
+            if now.duration_since(at) < window {
+                break;
             }
-        }
-        for key in keys {
-            self.released.insert_hash(key, now, window, max_remembered);
+            inner.order.pop_front();
+            if let Some(value) = inner.held.remove(&key) {
+                out.push(value);
+                inner.released.insert(key, now, window, max_remembered);
+            }
         }
         out
     }
 
-    /// Releases everything held, at shutdown.
-    pub fn drain(&self) -> Vec<T> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.order.clear();
-        inner.held.drain().map(|(_, v)| v).collect()
+    /// Closes the holding area and releases everything held, whatever its window: at
+    /// shutdown. The ids stay remembered for `window`, so re-reports are still dropped.
+    pub fn close(&self, now: Instant, window: Duration, max_remembered: usize) -> Vec<T> {
+        let mut inner = self.lock();
+        inner.closed = true;
+        let mut out = Vec::with_capacity(inner.held.len());
+        while let Some((_, key)) = inner.order.pop_front() {
+            if let Some(value) = inner.held.remove(&key) {
+                out.push(value);
+                inner.released.insert(key, now, window, max_remembered);
+            }
+        }
+        out
     }
 
     pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .held
-            .len()
+        self.lock().held.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HoldInner<T>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -230,24 +277,47 @@ mod tests {
     fn a_rereport_replaces_the_held_value_and_a_late_one_is_dropped() {
         let hold = Holding::default();
         let t0 = Instant::now();
-        assert_eq!(hold.offer("cls:1", 0.1, t0, W, 10).0, Offer::Held);
+        assert_eq!(hold.offer(key_hash("cls:1"), 0.1, t0, W, 10).0, Offer::Held);
         assert_eq!(
-            hold.offer("cls:1", 0.3, t0 + Duration::from_secs(1), W, 10)
+            hold.offer(key_hash("cls:1"), 0.3, t0 + Duration::from_secs(1), W, 10)
                 .0,
             Offer::Replaced
         );
         assert!(hold.due(t0 + Duration::from_secs(5), W, 10).is_empty());
         assert_eq!(hold.due(t0 + W, W, 10), vec![0.3]);
-        assert_eq!(hold.offer("cls:1", 0.4, t0 + W, W, 10).0, Offer::Late);
+        assert_eq!(
+            hold.offer(key_hash("cls:1"), 0.4, t0 + W, W, 10).0,
+            Offer::Late
+        );
+    }
+
+    #[test]
+    fn a_closed_holding_area_releases_everything_and_then_holds_nothing() {
+        let hold = Holding::default();
+        let t0 = Instant::now();
+        hold.offer(key_hash("a"), 1, t0, W, 10);
+        hold.offer(key_hash("b"), 2, t0, W, 10);
+        assert_eq!(hold.close(t0, W, 10), vec![1, 2]);
+        assert!(hold.is_empty());
+        assert_eq!(hold.offer(key_hash("a"), 3, t0, W, 10), (Offer::Late, None));
+        assert_eq!(
+            hold.offer(key_hash("c"), 4, t0, W, 10),
+            (Offer::Passed, Some(4))
+        );
+        assert_eq!(hold.offer(key_hash("c"), 5, t0, W, 10), (Offer::Late, None));
+        assert!(hold.is_empty());
     }
 
     #[test]
     fn a_full_holding_area_releases_its_oldest_report_instead_of_losing_one() {
         let hold = Holding::default();
         let t0 = Instant::now();
-        hold.offer("a", 1, t0, W, 2);
-        hold.offer("b", 2, t0, W, 2);
-        assert_eq!(hold.offer("c", 3, t0, W, 2), (Offer::Held, Some(1)));
+        hold.offer(key_hash("a"), 1, t0, W, 2);
+        hold.offer(key_hash("b"), 2, t0, W, 2);
+        assert_eq!(
+            hold.offer(key_hash("c"), 3, t0, W, 2),
+            (Offer::Held, Some(1))
+        );
         assert_eq!(hold.len(), 2);
     }
 }

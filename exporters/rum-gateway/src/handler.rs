@@ -40,7 +40,7 @@ impl Intake {
         }
     }
 
-    fn parse(self, body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
+    fn parse(self, body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
         match self {
             Intake::Faro => intake::faro::parse(body, max_items),
             Intake::Beacon => intake::beacon::parse(body, max_items),
@@ -144,7 +144,7 @@ async fn handle(gateway: Arc<Gateway>, intake: Intake, req: Request) -> Response
 
 async fn process(
     gateway: &Gateway,
-    config: &Config,
+    config: &Arc<Config>,
     intake: Intake,
     req: Request,
 ) -> Result<(), Refusal> {
@@ -159,10 +159,11 @@ async fn process(
             ));
         }
     }
-    let user_agent = header_str(headers, header::USER_AGENT.as_str())
-        .unwrap_or("")
-        .to_string();
-    if config.bots.enabled && useragent::is_bot(&user_agent, &config.bots.user_agent_patterns) {
+    let user_agent = header_str(headers, header::USER_AGENT.as_str()).unwrap_or("");
+    let agent = gateway
+        .agents
+        .classify(config, user_agent, &gateway.metrics);
+    if config.bots.enabled && agent.bot {
         return Err(refuse(
             StatusCode::FORBIDDEN,
             "bot",
@@ -215,14 +216,7 @@ async fn process(
         }
         _ => useragent::country(None),
     };
-    gateway.accept(
-        config,
-        parsed.items,
-        &RequestInfo {
-            user_agent,
-            country,
-        },
-    );
+    gateway.accept(config, &parsed.items, &RequestInfo { agent, country });
     Ok(())
 }
 
@@ -300,11 +294,11 @@ fn check_key_before_body(config: &Config, key: Option<&str>) -> Result<(), Refus
 fn check_apps(
     gateway: &Gateway,
     config: &Config,
-    parsed: &Parsed,
+    parsed: &Parsed<'_>,
     key: Option<&str>,
     now: Instant,
 ) -> Result<(), Refusal> {
-    let mut apps: Vec<&str> = parsed.items.iter().map(|i| i.app.as_str()).collect();
+    let mut apps: Vec<&str> = parsed.items.iter().map(|i| &*i.app).collect();
     apps.sort_unstable();
     apps.dedup();
     for app in &apps {

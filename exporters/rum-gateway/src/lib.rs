@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod names;
 pub mod pages;
 pub mod protect;
+pub mod resolve;
 pub mod useragent;
 pub mod vitals;
 
@@ -33,7 +34,8 @@ pub const INFO: ExporterInfo = ExporterInfo {
 };
 
 /// Registers the metrics, starts the re-report releaser and serves the intakes: on the
-/// kit's listener, or on `intake_address` when given (so `/metrics` stays private).
+/// kit's listener, or on `intake_address` when given (so `/metrics` stays private). At
+/// shutdown, once no request is in flight, the vitals held for re-reports are observed.
 pub fn setup(app: &mut App<Config>, intake_address: Option<String>) -> Result<(), SetupError> {
     let config = app.config().borrow().clone();
     let target = config.page_load_apdex_target.as_secs_f64();
@@ -41,17 +43,25 @@ pub fn setup(app: &mut App<Config>, intake_address: Option<String>) -> Result<()
     let gateway = Gateway::new(app.config(), metrics);
     gateway.spawn_releaser();
     let routes = handler::routes(&gateway, &config);
-    match intake_address {
+    let intake = match intake_address {
         None => {
             for (path, router) in routes {
                 app.route(&path, router);
             }
+            None
         }
         Some(address) => {
             let limits = listener::Limits::from_flags(app.flags());
-            listener::spawn(address, routes, limits)?;
+            Some(listener::spawn(address, routes, limits)?)
         }
-    }
+    };
+    app.on_shutdown(move || async move {
+        if let Some(intake) = intake {
+            intake.stop().await;
+        }
+        let flushed = gateway.flush();
+        tracing::info!(flushed, "held web vitals observed at shutdown");
+    });
     app.link(&config.paths.beacon, "web-vitals beacon intake (POST)");
     Ok(())
 }

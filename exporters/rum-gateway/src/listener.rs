@@ -14,9 +14,14 @@ use exporter_kit::Flags;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
 use tower::ServiceExt;
+
+/// How long requests in flight on the intake listener get to finish once it stops.
+const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 /// The limits of the intake listener, taken from the kit's `--web.*` flags.
 #[derive(Debug, Clone, Copy)]
@@ -34,12 +39,26 @@ impl Limits {
     }
 }
 
+/// The running intake listener.
+pub struct Intake {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Intake {
+    /// Stops accepting connections and waits for the requests in flight to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
 /// Binds `address` now (so a bad address fails the start) and serves `routes` on it.
 pub fn spawn(
     address: String,
     routes: Vec<(String, MethodRouter)>,
     limits: Limits,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Intake, Box<dyn std::error::Error + Send + Sync>> {
     let address = match address.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => address,
@@ -54,30 +73,62 @@ pub fn spawn(
         .into_iter()
         .fold(Router::new(), |r, (path, method)| r.route(&path, method))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") });
-    tokio::spawn(serve(listener, router, limits));
-    Ok(())
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(serve(listener, router, limits, stopped));
+    Ok(Intake { stop, task })
 }
 
-async fn serve(listener: TcpListener, router: Router, limits: Limits) {
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
+        let accepted = tokio::select! {
+            accepted = accept(&listener, &slots) => accepted,
+            _ = stopped.changed() => break,
         };
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "could not accept an intake connection");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Some((permit, stream, peer)) = accepted else {
+            continue;
         };
         let router = router.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
-            connection(stream, peer, router, limits).await;
+            connection(stream, peer, router, limits, watcher).await;
         });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?DRAIN_GRACE, "intake connections still open after the grace period");
+    }
+}
+
+/// A connection slot and a connection, or `None` after an accept error (logged, backed off).
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> Option<(
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::net::TcpStream,
+    SocketAddr,
+)> {
+    // The semaphore is never closed, so acquiring can only wait, not fail.
+    let permit = slots.clone().acquire_owned().await.ok()?;
+    match listener.accept().await {
+        Ok((stream, peer)) => Some((permit, stream, peer)),
+        Err(error) => {
+            tracing::warn!(%error, "could not accept an intake connection");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
     }
 }
 
@@ -86,6 +137,7 @@ async fn connection(
     peer: SocketAddr,
     router: Router,
     limits: Limits,
+    watcher: Watcher,
 ) {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let mut request = request.map(Body::new);
@@ -97,10 +149,8 @@ async fn connection(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    if let Err(error) = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .await
-    {
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(%peer, %error, "intake connection ended with an error");
     }
 }

@@ -1,8 +1,10 @@
 //! The metric families of rum-gateway, each behind a hard cap on its series.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use exporter_kit::prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 
 use exporter_kit::prometheus_client::metrics::counter::Counter;
 use exporter_kit::prometheus_client::metrics::family::{Family as PromFamily, MetricConstructor};
@@ -14,36 +16,83 @@ use crate::names::{self, Dimension, Family, OTHER};
 use crate::vitals::{self, Vital};
 
 /// A label set: names are static, values come from beacons after capping.
-pub type Labels = Vec<(&'static str, String)>;
+pub type Labels = Vec<(&'static str, LabelValue)>;
+
+/// A label value that is cheap to copy into a label set: a fixed string, or one shared by
+/// every label set that carries it. Equal and hashed by its text, whichever it is.
+#[derive(Debug, Clone)]
+pub enum LabelValue {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl LabelValue {
+    pub fn as_str(&self) -> &str {
+        match self {
+            LabelValue::Static(s) => s,
+            LabelValue::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for LabelValue {
+    fn eq(&self, other: &LabelValue) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for LabelValue {}
+
+impl Hash for LabelValue {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for LabelValue {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+impl From<&'static str> for LabelValue {
+    fn from(s: &'static str) -> LabelValue {
+        LabelValue::Static(s)
+    }
+}
+
+impl From<String> for LabelValue {
+    fn from(s: String) -> LabelValue {
+        LabelValue::Shared(s.into())
+    }
+}
 
 /// The closed label values of one observation, before the family picks its labels.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Dims {
-    pub app: String,
-    pub page: String,
+    pub app: LabelValue,
+    pub page: LabelValue,
     pub device: &'static str,
     pub browser: &'static str,
-    pub country: String,
+    pub country: LabelValue,
 }
 
 impl Dims {
-    fn value(&self, dim: Dimension) -> &str {
+    fn value(&self, dim: Dimension) -> LabelValue {
         match dim {
-            Dimension::App => &self.app,
-            Dimension::Page => &self.page,
-            Dimension::Device => self.device,
-            Dimension::Browser => self.browser,
-            Dimension::Country => &self.country,
+            Dimension::App => self.app.clone(),
+            Dimension::Page => self.page.clone(),
+            Dimension::Device => LabelValue::Static(self.device),
+            Dimension::Browser => LabelValue::Static(self.browser),
+            Dimension::Country => self.country.clone(),
         }
     }
 
     /// The label set of a family carrying `dims`, then the family's fixed labels.
-    pub fn labels(&self, dims: &[Dimension], fixed: &[(&'static str, &str)]) -> Labels {
-        let mut labels: Labels = dims
-            .iter()
-            .map(|d| (d.label(), self.value(*d).to_string()))
-            .collect();
-        labels.extend(fixed.iter().map(|(k, v)| (*k, v.to_string())));
+    pub fn labels(&self, dims: &[Dimension], fixed: &[(&'static str, &'static str)]) -> Labels {
+        let mut labels = Labels::with_capacity(dims.len() + fixed.len());
+        labels.extend(dims.iter().map(|d| (d.label(), self.value(*d))));
+        labels.extend(fixed.iter().map(|(k, v)| (*k, LabelValue::Static(v))));
         labels
     }
 }
@@ -85,38 +134,61 @@ impl Capped {
         }
     }
 
-    /// Creates the label set if new; the caller holds `grow`.
-    fn admit(&self, labels: &Labels, value: f64) {
+    /// The series of an existing label set.
+    fn existing(&self, labels: &Labels) -> Option<Metric> {
+        match &self.kind {
+            Kind::Histogram(f) => f.get(labels).map(|h| Metric::Histogram(h.clone())),
+            Kind::Counter(f) => f.get(labels).map(|c| Metric::Counter(c.clone())),
+        }
+    }
+
+    /// The series of a label set, created if new; the caller holds `grow`.
+    fn admit(&self, labels: &Labels) -> Metric {
         if !self.contains(labels) {
             self.sets.fetch_add(1, Ordering::Relaxed);
         }
-        self.touch(labels, value);
-    }
-
-    fn touch(&self, labels: &Labels, value: f64) {
         match &self.kind {
-            Kind::Histogram(f) => f.get_or_create(labels).observe(value),
-            Kind::Counter(f) => {
-                f.get_or_create(labels).inc();
-            }
+            Kind::Histogram(f) => Metric::Histogram(f.get_or_create(labels).clone()),
+            Kind::Counter(f) => Metric::Counter(f.get_or_create(labels).clone()),
         }
     }
 }
 
+#[derive(Debug, Clone)]
+enum Metric {
+    Histogram(Histogram),
+    Counter(Counter),
+}
+
+/// One series found (or created) ahead of observing in it: label sets are never removed,
+/// so it stays valid for the life of the process.
+#[derive(Debug, Clone)]
+pub struct Series {
+    metric: Metric,
+    /// The family's all-`other` set, standing in for a label set beyond the cap.
+    folded: bool,
+}
+
 /// Every metric of the gateway.
 pub struct RumMetrics {
-    families: HashMap<Family, Capped>,
+    /// Indexed like [`Family::ALL`].
+    families: Vec<Capped>,
     pub received: PromFamily<Labels, Counter>,
     pub rejected: PromFamily<Labels, Counter>,
     pub overflow: PromFamily<Labels, Counter>,
     pub deduplicated: PromFamily<Labels, Counter>,
+    pub table_resets: PromFamily<Labels, Counter>,
     pub pending: Gauge,
 }
 
 impl RumMetrics {
     /// Creates every family and registers it in `registry`.
     pub fn register(registry: &mut Registry, page_load_target: f64) -> Arc<RumMetrics> {
-        let mut families = HashMap::new();
+        debug_assert!(Family::ALL
+            .iter()
+            .enumerate()
+            .all(|(i, f)| *f as usize == i));
+        let mut families = Vec::with_capacity(Family::ALL.len());
         for family in Family::ALL {
             let capped = make_family(family, page_load_target);
             match &capped.kind {
@@ -127,7 +199,7 @@ impl RumMetrics {
                     f.clone(),
                 ),
             }
-            families.insert(family, capped);
+            families.push(capped);
         }
         let metrics = RumMetrics {
             families,
@@ -135,6 +207,7 @@ impl RumMetrics {
             rejected: PromFamily::default(),
             overflow: PromFamily::default(),
             deduplicated: PromFamily::default(),
+            table_resets: PromFamily::default(),
             pending: Gauge::default(),
         };
         metrics.register_self(registry);
@@ -163,6 +236,11 @@ impl RumMetrics {
             self.deduplicated.clone(),
         );
         registry.register(
+            names::TABLE_RESETS,
+            "Times a full lookup table (label_sets, user_agents) was emptied to start again",
+            self.table_resets.clone(),
+        );
+        registry.register(
             names::PENDING_METRICS,
             "Web vitals waiting out their re-report window before being observed",
             self.pending.clone(),
@@ -172,10 +250,19 @@ impl RumMetrics {
     /// Observes `value` (histogram) or counts one (counter) in `family` under `labels`, or
     /// under the all-`other` label set when the family is at its cap.
     pub fn record(&self, family: Family, labels: Labels, value: f64, max_series: usize) {
-        let capped = &self.families[&family];
-        if capped.contains(&labels) {
-            capped.touch(&labels, value);
-            return;
+        let series = self.resolve(family, labels, max_series);
+        self.observe(&series, value);
+    }
+
+    /// The series of `family` under `labels`, or its all-`other` series when the family is
+    /// at its cap (`max_series`).
+    pub fn resolve(&self, family: Family, labels: Labels, max_series: usize) -> Series {
+        let capped = self.family(family);
+        if let Some(metric) = capped.existing(&labels) {
+            return Series {
+                metric,
+                folded: false,
+            };
         }
         let _guard = capped.grow.lock().unwrap_or_else(|e| e.into_inner());
         // The all-`other` set is admitted even at the cap, so the cap is exceeded by at most
@@ -183,50 +270,76 @@ impl RumMetrics {
         if (capped.len() + 1) * capped.series_per_set > max_series && !capped.contains(&labels) {
             let folded: Labels = labels
                 .iter()
-                .map(|(k, _)| (*k, OTHER.to_string()))
+                .map(|(k, _)| (*k, LabelValue::Static(OTHER)))
                 .collect();
-            self.count_overflow("series");
-            capped.admit(&folded, value);
-            return;
+            return Series {
+                metric: capped.admit(&folded),
+                folded: true,
+            };
         }
-        capped.admit(&labels, value);
+        Series {
+            metric: capped.admit(&labels),
+            folded: false,
+        }
+    }
+
+    /// Observes `value` in a histogram series or counts one in a counter series; a series
+    /// folded into `other` by the cap counts as an overflow each time.
+    pub fn observe(&self, series: &Series, value: f64) {
+        match &series.metric {
+            Metric::Histogram(h) => h.observe(value),
+            Metric::Counter(c) => {
+                c.inc();
+            }
+        }
+        if series.folded {
+            self.count_overflow("series");
+        }
     }
 
     /// Counts one request or item refused for `reason`.
-    pub fn reject(&self, reason: &str) {
-        self.rejected
-            .get_or_create(&vec![(names::REASON, reason.to_string())])
-            .inc();
+    pub fn reject(&self, reason: &'static str) {
+        count(&self.rejected, names::REASON, reason);
     }
 
-    pub fn count_overflow(&self, label: &str) {
-        self.overflow
-            .get_or_create(&vec![(names::LABEL, label.to_string())])
-            .inc();
+    pub fn count_overflow(&self, label: &'static str) {
+        count(&self.overflow, names::LABEL, label);
     }
 
-    pub fn count_dedup(&self, kind: &str) {
-        self.deduplicated
-            .get_or_create(&vec![(names::KIND, kind.to_string())])
-            .inc();
+    pub fn count_dedup(&self, kind: &'static str) {
+        count(&self.deduplicated, names::KIND, kind);
     }
 
-    pub fn count_received(&self, intake: &str) {
-        self.received
-            .get_or_create(&vec![(names::INTAKE, intake.to_string())])
-            .inc();
+    /// Counts one lookup table emptied because it was full.
+    pub fn count_table_reset(&self, table: &'static str) {
+        count(&self.table_resets, names::TABLE, table);
+    }
+
+    pub fn count_received(&self, intake: &'static str) {
+        count(&self.received, names::INTAKE, intake);
+    }
+
+    fn family(&self, family: Family) -> &Capped {
+        &self.families[family as usize]
     }
 
     /// Label sets in `family` now (for tests and the cardinality check).
     pub fn label_sets(&self, family: Family) -> usize {
-        self.families[&family].len()
+        self.family(family).len()
     }
 
     /// Series `family` exposes now.
     pub fn series(&self, family: Family) -> usize {
-        let capped = &self.families[&family];
+        let capped = self.family(family);
         capped.len() * capped.series_per_set
     }
+}
+
+/// Counts one in the series of `family` whose one label `name` is `value`.
+fn count(family: &PromFamily<Labels, Counter>, name: &'static str, value: &'static str) {
+    family
+        .get_or_create(&vec![(name, LabelValue::Static(value))])
+        .inc();
 }
 
 fn make_family(family: Family, page_load_target: f64) -> Capped {
@@ -268,16 +381,16 @@ mod tests {
         let mut registry = Registry::default();
         let metrics = RumMetrics::register(&mut registry, 3.0);
         for i in 0..500 {
-            let labels = vec![("page", format!("/p{i}"))];
+            let labels = vec![("page", LabelValue::from(format!("/p{i}")))];
             metrics.record(Family::PageViews, labels, 1.0, 100);
         }
         // The cap, plus the one all-`other` set.
         assert_eq!(metrics.label_sets(Family::PageViews), 101);
-        let folded = vec![("page", "other".to_string())];
-        assert!(metrics.families[&Family::PageViews].contains(&folded));
+        let folded = vec![("page", LabelValue::Static("other"))];
+        assert!(metrics.family(Family::PageViews).contains(&folded));
         let overflow = metrics
             .overflow
-            .get_or_create(&vec![("label", "series".into())])
+            .get_or_create(&vec![("label", LabelValue::Static("series"))])
             .get();
         assert_eq!(overflow, 400);
     }

@@ -167,6 +167,7 @@ pub const CLASS: &str = "class";
 pub const INTAKE: &str = "intake";
 pub const REASON: &str = "reason";
 pub const LABEL: &str = "label";
+pub const TABLE: &str = "table";
 
 /// The value every label takes when a cap folds a series.
 pub const OTHER: &str = "other";
@@ -177,3 +178,4 @@ pub const BEACONS_REJECTED: &str = "rum_beacons_rejected";
 pub const LABEL_OVERFLOW: &str = "rum_label_overflow";
 pub const DEDUPLICATED: &str = "rum_deduplicated";
 pub const PENDING_METRICS: &str = "rum_pending_metrics";
+pub const TABLE_RESETS: &str = "rum_lookup_table_resets";

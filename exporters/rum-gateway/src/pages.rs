@@ -2,8 +2,9 @@
 //! keep the number of distinct values bounded.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use crate::metrics::LabelValue;
 use crate::names::OTHER;
 
 /// Longest path segment kept as written; longer ones are identifiers in practice.
@@ -116,35 +117,37 @@ fn is_uuid(s: &str) -> bool {
 /// What capping did to a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capped {
-    pub value: String,
+    pub value: LabelValue,
     pub overflowed: bool,
 }
 
 /// Distinct values seen, up to a cap; later values become `other`. Values seen stay
-/// admitted for the life of the process, so a series never flips between names.
+/// admitted for the life of the process, so a series never flips between names. A value
+/// admitted is shared by every label set that carries it.
 #[derive(Debug, Default)]
 pub struct ValueCap {
-    seen: Mutex<HashSet<String>>,
+    seen: Mutex<HashSet<Arc<str>>>,
 }
 
 impl ValueCap {
     pub fn admit(&self, value: &str, cap: usize) -> Capped {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.contains(value) {
+        if let Some(known) = seen.get(value) {
             return Capped {
-                value: value.to_string(),
+                value: LabelValue::Shared(known.clone()),
                 overflowed: false,
             };
         }
         if seen.len() < cap {
-            seen.insert(value.to_string());
+            let value: Arc<str> = value.into();
+            seen.insert(value.clone());
             return Capped {
-                value: value.to_string(),
+                value: LabelValue::Shared(value),
                 overflowed: false,
             };
         }
         Capped {
-            value: OTHER.to_string(),
+            value: LabelValue::Static(OTHER),
             overflowed: true,
         }
     }
@@ -153,14 +156,17 @@ impl ValueCap {
 /// The page cap of every app.
 #[derive(Debug, Default)]
 pub struct PageCaps {
-    apps: Mutex<HashMap<String, std::sync::Arc<ValueCap>>>,
+    apps: Mutex<HashMap<String, Arc<ValueCap>>>,
 }
 
 impl PageCaps {
     pub fn admit(&self, app: &str, page: &str, cap: usize) -> Capped {
         let per_app = {
             let mut apps = self.apps.lock().unwrap_or_else(|e| e.into_inner());
-            apps.entry(app.to_string()).or_default().clone()
+            match apps.get(app) {
+                Some(per_app) => per_app.clone(),
+                None => apps.entry(app.to_string()).or_default().clone(),
+            }
         };
         per_app.admit(page, cap)
     }
@@ -204,7 +210,7 @@ mod tests {
         let cap = ValueCap::default();
         assert!(!cap.admit("a", 2).overflowed);
         assert!(!cap.admit("b", 2).overflowed);
-        assert_eq!(cap.admit("c", 2).value, "other");
+        assert_eq!(cap.admit("c", 2).value.as_str(), "other");
         assert!(!cap.admit("a", 2).overflowed);
     }
 }

@@ -36,6 +36,8 @@ impl Rating {
 }
 
 impl Vital {
+    pub const ALL: [Vital; 5] = [Vital::Lcp, Vital::Inp, Vital::Fcp, Vital::Ttfb, Vital::Cls];
+
     /// From a web-vitals `name` (`LCP`) or a Faro values key (`lcp`).
     pub fn from_name(name: &str) -> Option<Vital> {
         match name.to_ascii_lowercase().as_str() {

@@ -232,3 +232,32 @@ fn webrtc_summaries_give_one_mos_and_one_quality_class_each() {
         6.0
     );
 }
+
+#[test]
+fn a_body_sent_in_several_chunks_is_read_whole() {
+    use std::io::{Read, Write};
+
+    let gw = Gateway::start(&test_config(""));
+    let body = format!(
+        "[{},{}]",
+        beacon("LCP", 1200.0, "chunked-1", "/c"),
+        beacon("LCP", 1300.0, "chunked-2", "/c")
+    );
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = std::net::TcpStream::connect(&gw.exporter.address).unwrap();
+    let request = format!(
+        "POST /beacon HTTP/1.1\r\nHost: x\r\nUser-Agent: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        common::CHROME_UA
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    for chunk in [head, tail] {
+        write!(stream, "{:x}\r\n{chunk}\r\n", chunk.len()).unwrap();
+        stream.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    gw.wait_for("both vitals", |m| m.sum(LCP, &[]) == 2.0);
+}

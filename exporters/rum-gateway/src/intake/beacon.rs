@@ -2,57 +2,141 @@
 //! and the project's snippet's `page_view`, `error` and click-signal items, sent as
 //! `text/plain` or `application/json`.
 
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
-use super::{
-    frustration, json, load_seconds, number, text, vital_item, Item, ParseError, Parsed, What,
-};
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::lenient::{Num, Obj, Text};
+use super::{frustration, load_seconds, vital_item, Item, ParseError, Parsed, ReportId, What};
 use crate::vitals::Vital;
 
+/// The fields of one Metric object the gateway reads.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Entry<'a> {
+    #[serde(borrow)]
+    app: Text<'a>,
+    #[serde(borrow)]
+    url: Text<'a>,
+    #[serde(rename = "navigationURL", borrow)]
+    navigation_url: Text<'a>,
+    #[serde(borrow)]
+    name: Text<'a>,
+    value: Num,
+    #[serde(borrow)]
+    id: Text<'a>,
+}
+
+/// The body: one entry or an array of them (`None` for a non-object element), at most
+/// `max` kept and the rest only counted.
+struct Body<'a> {
+    entries: Vec<Option<Entry<'a>>>,
+    total: usize,
+}
+
 /// Parses a beacon body of at most `max_items` items.
-pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
-    let value = json(body)?;
-    let list = match value {
-        Value::Array(list) => list,
-        object @ Value::Object(_) => vec![object],
-        _ => return Err(ParseError::Shape("expected a JSON object or array")),
-    };
-    if list.len() > max_items {
+pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
+    // Checked as a whole first, the text's strings need no UTF-8 check one by one.
+    let text = std::str::from_utf8(body).map_err(|_| ParseError::InvalidJson)?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let body = deserializer
+        .deserialize_any(BodyVisitor {
+            max: max_items,
+            marker: PhantomData,
+        })
+        .and_then(|body| deserializer.end().map(|()| body))
+        .map_err(|_| ParseError::InvalidJson)?
+        .ok_or(ParseError::Shape("expected a JSON object or array"))?;
+    if body.total > max_items {
         return Err(ParseError::TooManyItems(max_items));
     }
     let mut parsed = Parsed::default();
-    for entry in &list {
+    for entry in body.entries {
         parsed.push(item(entry));
     }
     Ok(parsed)
 }
 
-fn item(entry: &Value) -> Result<Item, &'static str> {
-    if !entry.is_object() {
-        return Err("item_not_object");
+struct BodyVisitor<'a> {
+    max: usize,
+    marker: PhantomData<&'a ()>,
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for BodyVisitor<'a> {
+    type Value = Option<Body<'a>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object or array")
     }
-    let app = text(entry.get("app")).ok_or("missing_app")?;
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let entry = Entry::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(Body {
+            entries: vec![Some(entry)],
+            total: 1,
+        }))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        let mut total = 0;
+        while total < self.max {
+            match seq.next_element::<Obj<Entry<'a>>>()? {
+                Some(Obj(entry)) => entries.push(entry),
+                None => return Ok(Some(Body { entries, total })),
+            }
+            total += 1;
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            total += 1;
+        }
+        Ok(Some(Body { entries, total }))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+fn item(entry: Option<Entry<'_>>) -> Result<Item<'_>, &'static str> {
+    let entry = entry.ok_or("item_not_object")?;
+    let app = entry.app.0.ok_or("missing_app")?;
     // web-vitals 6 names the page a soft navigation belongs to in `navigationURL`.
-    let url = text(entry.get("navigationURL"))
-        .or_else(|| text(entry.get("url")))
-        .unwrap_or("/");
-    let name = text(entry.get("name")).ok_or("missing_name")?;
-    let value = number(entry.get("value"));
-    if let Some(vital) = Vital::from_name(name) {
-        let id = text(entry.get("id")).map(|id| format!("{name}:{id}"));
+    let url = entry
+        .navigation_url
+        .0
+        .or(entry.url.0)
+        .unwrap_or(Cow::Borrowed("/"));
+    let name = entry.name.0.ok_or("missing_name")?;
+    let value = entry.value.0;
+    let id = entry.id.0.map(|id| ReportId::new(name.clone(), id));
+    if let Some(vital) = Vital::from_name(&name) {
         return vital_item(vital, value, app, url, id);
     }
-    let what = match name {
+    let what = match &*name {
         "page_view" => What::PageView(load_seconds(value)?),
         "error" => What::Error("error"),
         other => What::Frustration(frustration(other).ok_or("unknown_metric")?),
     };
-    Ok(Item {
-        app: app.to_string(),
-        url: url.to_string(),
-        what,
-        id: text(entry.get("id")).map(|id| format!("{name}:{id}")),
-    })
+    Ok(Item { app, url, what, id })
 }
 
 #[cfg(test)]

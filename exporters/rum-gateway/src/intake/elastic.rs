@@ -3,11 +3,13 @@
 
 use serde_json::Value;
 
-use super::{find, load_seconds, number, text, vital_item, Item, ParseError, Parsed, What};
+use super::{
+    find, load_seconds, number, owned, text, vital_item, Item, ParseError, Parsed, ReportId, What,
+};
 use crate::vitals::Vital;
 
 /// Parses an NDJSON body of at most `max_items` lines.
-pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
+pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
     let body = std::str::from_utf8(body).map_err(|_| ParseError::NotUtf8)?;
     let mut lines = body.lines().filter(|l| !l.trim().is_empty());
     if body.lines().filter(|l| !l.trim().is_empty()).count() > max_items {
@@ -35,21 +37,22 @@ pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
                 &[&["context", "page", "url"], &["c", "p", "url"]],
             ));
             parsed.items.push(Item {
-                app: app.to_string(),
-                url: url.unwrap_or("/").to_string(),
+                app: owned(app),
+                url: owned(url.unwrap_or("/")),
                 what: What::Error("exception"),
-                id: text(error.get("id")).map(|id| format!("error:{id}")),
+                id: text(error.get("id")).map(|id| ReportId::new("error", id.to_string())),
             });
         }
     }
     Ok(parsed)
 }
 
-fn transaction(tx: &Value, app: &str, parsed: &mut Parsed) {
+fn transaction(tx: &Value, app: &str, parsed: &mut Parsed<'_>) {
     let kind = text(tx.get("type").or_else(|| tx.get("t"))).unwrap_or("");
     let url = text(find(tx, &[&["context", "page", "url"], &["c", "p", "url"]])).unwrap_or("/");
     let tx_id = text(tx.get("id")).unwrap_or("");
-    let id = |what: &str| (!tx_id.is_empty()).then(|| format!("{what}:{tx_id}"));
+    let id =
+        |what: &'static str| (!tx_id.is_empty()).then(|| ReportId::new(what, tx_id.to_string()));
     match kind {
         "page-load" | "p-load" => {
             let marks = [
@@ -60,18 +63,30 @@ fn transaction(tx: &Value, app: &str, parsed: &mut Parsed) {
             for (vital, long, short) in marks {
                 let raw = number(find(tx, &[&["marks", "agent", long], &["k", "a", short]]));
                 if raw.is_some() {
-                    parsed.push(vital_item(vital, raw, app, url, id(vital.label())));
+                    parsed.push(vital_item(
+                        vital,
+                        raw,
+                        owned(app),
+                        owned(url),
+                        id(vital.label()),
+                    ));
                 }
             }
             let cls = number(find(tx, &[&["experience", "cls"], &["exp", "cls"]]));
             if cls.is_some() {
-                parsed.push(vital_item(Vital::Cls, cls, app, url, id("CLS")));
+                parsed.push(vital_item(
+                    Vital::Cls,
+                    cls,
+                    owned(app),
+                    owned(url),
+                    id("CLS"),
+                ));
             }
             let duration = number(tx.get("duration").or_else(|| tx.get("d")));
             match load_seconds(duration) {
                 Ok(load) => parsed.items.push(Item {
-                    app: app.to_string(),
-                    url: url.to_string(),
+                    app: owned(app),
+                    url: owned(url),
                     what: What::PageView(load),
                     id: id("view"),
                 }),
@@ -89,7 +104,13 @@ fn transaction(tx: &Value, app: &str, parsed: &mut Parsed) {
                 ],
             ));
             if inp.is_some() {
-                parsed.push(vital_item(Vital::Inp, inp, app, url, id("INP")));
+                parsed.push(vital_item(
+                    Vital::Inp,
+                    inp,
+                    owned(app),
+                    owned(url),
+                    id("INP"),
+                ));
             }
         }
         _ => {}

@@ -1,46 +1,142 @@
 //! `POST /collect`: the Grafana Faro web SDK's JSON payload, parsed leniently (every field
 //! optional, unknown fields ignored, numbers that arrive as strings accepted).
 
-use serde_json::Value;
+use std::borrow::Cow;
 
-use super::{
-    find, frustration, json, load_seconds, number, text, vital_item, Item, ParseError, Parsed, What,
-};
+use serde::Deserialize;
+
+use super::lenient::{Count, Entries, Flag, List, Num, Obj, Text};
+use super::{frustration, load_seconds, vital_item, Item, ParseError, Parsed, ReportId, What};
 use crate::vitals::Vital;
 
 /// Faro's event for a page's navigation timing; one per page load.
 const NAVIGATION_EVENT: &str = "faro.performance.navigation";
 
+/// The parts of a Faro payload the gateway reads; everything else is skipped unread.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    meta: Obj<Meta<'a>>,
+    #[serde(borrow)]
+    measurements: List<Obj<Measurement<'a>>>,
+    #[serde(borrow)]
+    events: List<Obj<Event<'a>>>,
+    exceptions: Count,
+    logs: Count,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Meta<'a> {
+    #[serde(borrow)]
+    app: Obj<Named<'a>>,
+    #[serde(borrow)]
+    page: Obj<Page<'a>>,
+    k6: Obj<K6>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Named<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Page<'a> {
+    #[serde(borrow)]
+    url: Text<'a>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct K6 {
+    #[serde(rename = "isK6Browser")]
+    is_k6_browser: Flag,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Measurement<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    values: Obj<Entries<'a, Num>>,
+    #[serde(borrow)]
+    context: Obj<Context<'a>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Context<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Event<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+    #[serde(borrow)]
+    attributes: Obj<Attributes<'a>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Attributes<'a> {
+    #[serde(rename = "pageLoadTime")]
+    page_load_time: Num,
+    #[serde(rename = "faroNavigationId", borrow)]
+    faro_navigation_id: Text<'a>,
+}
+
+/// The app and page every item of a payload belongs to, borrowed from the body when it can be.
+struct PageOf<'a> {
+    app: Cow<'a, str>,
+    url: Cow<'a, str>,
+}
+
 /// Parses a Faro body of at most `max_items` measurements, events, exceptions and logs.
-pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
-    let root = json(body)?;
-    if !root.is_object() {
-        return Err(ParseError::Shape("expected a JSON object"));
-    }
-    let total: usize = ["measurements", "events", "exceptions", "logs"]
-        .iter()
-        .filter_map(|key| root.get(key).and_then(Value::as_array).map(Vec::len))
-        .sum();
+pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
+    // Checked as a whole first, the text's strings need no UTF-8 check one by one.
+    let text = std::str::from_utf8(body).map_err(|_| ParseError::InvalidJson)?;
+    let Obj(root) =
+        serde_json::from_str::<Obj<Payload>>(text).map_err(|_| ParseError::InvalidJson)?;
+    let root = root.ok_or(ParseError::Shape("expected a JSON object"))?;
+    let total = root.measurements.0.len() + root.events.0.len() + root.exceptions.0 + root.logs.0;
     if total > max_items {
         return Err(ParseError::TooManyItems(max_items));
     }
-    if root.pointer("/meta/k6/isK6Browser") == Some(&Value::Bool(true)) {
+    let meta = root.meta.0.unwrap_or_default();
+    if meta.k6.0.is_some_and(|k6| k6.is_k6_browser.0) {
         return Err(ParseError::Synthetic);
     }
-    let app = text(find(&root, &[&["meta", "app", "name"]])).ok_or(ParseError::MissingApp)?;
-    let url = text(find(&root, &[&["meta", "page", "url"]])).unwrap_or("/");
+    let app = meta
+        .app
+        .0
+        .and_then(|a| a.name.0)
+        .ok_or(ParseError::MissingApp)?;
+    let url = meta
+        .page
+        .0
+        .and_then(|p| p.url.0)
+        .unwrap_or(Cow::Borrowed("/"));
 
+    let page = PageOf { app, url };
     let mut parsed = Parsed::default();
-    for m in list(&root, "measurements") {
-        measurement(m, app, url, &mut parsed);
+    for m in root.measurements.0.into_iter().flat_map(|m| m.0) {
+        measurement(m, &page, &mut parsed);
     }
-    for e in list(&root, "events") {
-        event(e, app, url, &mut parsed);
+    for e in root.events.0.into_iter().flat_map(|e| e.0) {
+        event(e, &page, &mut parsed);
     }
-    for _ in list(&root, "exceptions") {
+    for _ in 0..root.exceptions.0 {
         parsed.items.push(Item {
-            app: app.to_string(),
-            url: url.to_string(),
+            app: page.app.clone(),
+            url: page.url.clone(),
             what: What::Error("exception"),
             id: None,
         });
@@ -48,38 +144,33 @@ pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
     Ok(parsed)
 }
 
-fn list<'a>(root: &'a Value, key: &str) -> &'a [Value] {
-    root.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
 /// A `web-vitals` measurement: `values` holds the vital under its lowercase name, and
 /// `context.id` the web-vitals id. Old SDKs send several vitals and no context.
-fn measurement(m: &Value, app: &str, url: &str, parsed: &mut Parsed) {
-    if text(m.get("type")) != Some("web-vitals") {
+fn measurement<'a>(m: Measurement<'a>, page: &PageOf<'a>, parsed: &mut Parsed<'a>) {
+    if m.kind.get() != Some("web-vitals") {
         return;
     }
-    let Some(values) = m.get("values").and_then(Value::as_object) else {
+    let Some(values) = m.values.0 else {
         parsed.refused.push("missing_value");
         return;
     };
-    let id = text(find(m, &[&["context", "id"]]));
-    for (key, raw) in values {
-        if let Some(vital) = Vital::from_name(key) {
-            let id = id.map(|id| format!("{key}:{id}"));
-            parsed.push(vital_item(vital, number(Some(raw)), app, url, id));
+    let id = m.context.0.and_then(|c| c.id.0);
+    for (key, raw) in values.0 {
+        if let Some(vital) = Vital::from_name(&key) {
+            let id = id.as_ref().map(|id| ReportId::new(key.clone(), id.clone()));
+            let (app, url) = (page.app.clone(), page.url.clone());
+            parsed.push(vital_item(vital, raw.0, app, url, id));
         }
     }
 }
 
-fn event(e: &Value, app: &str, url: &str, parsed: &mut Parsed) {
-    let Some(name) = text(e.get("name")) else {
+fn event<'a>(e: Event<'a>, page: &PageOf<'a>, parsed: &mut Parsed<'a>) {
+    let Some(name) = e.name.get() else {
         return;
     };
+    let attributes = e.attributes.0.unwrap_or_default();
     let what = if name == NAVIGATION_EVENT {
-        let load = number(find(e, &[&["attributes", "pageLoadTime"]]));
-        match load_seconds(load) {
+        match load_seconds(attributes.page_load_time.0) {
             Ok(load) => What::PageView(load),
             Err(reason) => return parsed.refused.push(reason),
         }
@@ -88,10 +179,13 @@ fn event(e: &Value, app: &str, url: &str, parsed: &mut Parsed) {
     } else {
         return;
     };
-    let id = text(find(e, &[&["attributes", "faroNavigationId"]])).map(|id| format!("nav:{id}"));
+    let id = attributes
+        .faro_navigation_id
+        .0
+        .map(|id| ReportId::new("nav", id));
     parsed.items.push(Item {
-        app: app.to_string(),
-        url: url.to_string(),
+        app: page.app.clone(),
+        url: page.url.clone(),
         what,
         id,
     });
@@ -130,7 +224,8 @@ mod tests {
                 &What::Error("exception"),
             ]
         );
-        assert_eq!(parsed.items[0].id.as_deref(), Some("lcp:v5-1"));
+        let id = parsed.items[0].id.as_ref().map(ToString::to_string);
+        assert_eq!(id.as_deref(), Some("lcp:v5-1"));
         assert!(parsed.refused.is_empty());
     }
 

@@ -4,7 +4,11 @@
 pub mod beacon;
 pub mod elastic;
 pub mod faro;
+pub mod lenient;
 pub mod webrtc;
+
+use std::borrow::Cow;
+use std::fmt;
 
 use serde_json::Value;
 
@@ -26,21 +30,45 @@ pub enum What {
     Call(CallStats, Codec),
 }
 
-/// One observation-to-be, with what its labels are made of.
+/// One observation-to-be, with what its labels are made of; app and url borrowed from the
+/// request body when the parser could.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    pub app: String,
-    pub url: String,
+pub struct Item<'a> {
+    pub app: Cow<'a, str>,
+    pub url: Cow<'a, str>,
     pub what: What,
     /// The reporter's id of this report (web-vitals `id`, Elastic transaction id): a later
     /// report with the same id replaces this one instead of adding to it.
-    pub id: Option<String>,
+    pub id: Option<ReportId<'a>>,
+}
+
+/// A reporter's id, qualified by what the report is about (`lcp`, `nav`, `call`...), since
+/// one page-load id covers several reports. Kept in parts so no string is built per item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportId<'a> {
+    pub kind: Cow<'a, str>,
+    pub id: Cow<'a, str>,
+}
+
+impl<'a> ReportId<'a> {
+    pub fn new(kind: impl Into<Cow<'a, str>>, id: impl Into<Cow<'a, str>>) -> ReportId<'a> {
+        ReportId {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for ReportId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
 }
 
 /// What a parser made of a body: the items, and the reasons for items it refused.
 #[derive(Debug, Default)]
-pub struct Parsed {
-    pub items: Vec<Item>,
+pub struct Parsed<'a> {
+    pub items: Vec<Item<'a>>,
     pub refused: Vec<&'static str>,
 }
 
@@ -84,6 +112,11 @@ pub fn number(value: Option<&Value>) -> Option<f64> {
     }
 }
 
+/// A label source copied out of a parsed `Value`, which does not outlive its parser.
+pub fn owned(text: &str) -> Cow<'static, str> {
+    Cow::Owned(text.to_string())
+}
+
 /// A string field, if it is one.
 pub fn text(value: Option<&Value>) -> Option<&str> {
     value?.as_str()
@@ -104,20 +137,20 @@ pub fn json(body: &[u8]) -> Result<Value, ParseError> {
 }
 
 /// A vital item from a raw browser value (ms, or unitless CLS), or the refusal reason.
-pub fn vital_item(
+pub fn vital_item<'a>(
     vital: Vital,
     raw: Option<f64>,
-    app: &str,
-    url: &str,
-    id: Option<String>,
-) -> Result<Item, &'static str> {
+    app: Cow<'a, str>,
+    url: Cow<'a, str>,
+    id: Option<ReportId<'a>>,
+) -> Result<Item<'a>, &'static str> {
     let raw = raw.ok_or("missing_value")?;
     let value = vital
         .check(vital.to_base_unit(raw))
         .ok_or("value_out_of_range")?;
     Ok(Item {
-        app: app.to_string(),
-        url: url.to_string(),
+        app,
+        url,
         what: What::Vital(vital, value),
         id,
     })
@@ -148,8 +181,8 @@ pub fn frustration(name: &str) -> Option<&'static str> {
     }
 }
 
-impl Parsed {
-    fn push(&mut self, result: Result<Item, &'static str>) {
+impl<'a> Parsed<'a> {
+    fn push(&mut self, result: Result<Item<'a>, &'static str>) {
         match result {
             Ok(item) => self.items.push(item),
             Err(reason) => self.refused.push(reason),

@@ -4,14 +4,14 @@
 
 use serde_json::Value;
 
-use super::{json, number, text, Item, ParseError, Parsed, What};
+use super::{json, number, owned, text, Item, ParseError, Parsed, ReportId, What};
 use crate::emodel::{self, CallStats};
 
 /// Longest RTT or jitter believed, in seconds.
 const MAX_DELAY: f64 = 60.0;
 
 /// Parses one summary or an array of them, at most `max_items` stats objects in all.
-pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed, ParseError> {
+pub fn parse(body: &[u8], max_items: usize) -> Result<Parsed<'_>, ParseError> {
     let summaries = match json(body)? {
         Value::Array(list) => list,
         object @ Value::Object(_) => vec![object],
@@ -36,7 +36,7 @@ fn stats_of(summary: &Value) -> Vec<&Value> {
     }
 }
 
-fn item(summary: &Value) -> Result<Item, &'static str> {
+fn item(summary: &Value) -> Result<Item<'static>, &'static str> {
     if !summary.is_object() {
         return Err("item_not_object");
     }
@@ -54,10 +54,10 @@ fn item(summary: &Value) -> Result<Item, &'static str> {
         return Err("value_out_of_range");
     }
     Ok(Item {
-        app: app.to_string(),
-        url: url.to_string(),
+        app: owned(app),
+        url: owned(url),
         what: What::Call(stats, codec),
-        id: text(summary.get("id")).map(|id| format!("call:{id}")),
+        id: text(summary.get("id")).map(|id| ReportId::new("call", id.to_string())),
     })
 }
 

@@ -42,17 +42,31 @@ impl BodyError {
 pub async fn read(body: Body, max: usize, timeout: Duration) -> Result<Bytes, BodyError> {
     let collect = async {
         let mut body = body;
-        let mut buf = BytesMut::new();
+        // Most beacons arrive in one frame, kept as it came; only a second frame costs a copy.
+        let mut first: Option<Bytes> = None;
+        let mut joined: Option<BytesMut> = None;
+        let mut len = 0;
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| too_large_or_interrupted(&e, max))?;
-            if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > max {
-                    return Err(BodyError::TooLarge(max));
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            len += data.len();
+            if len > max {
+                return Err(BodyError::TooLarge(max));
+            }
+            match (&first, &mut joined) {
+                (None, _) => first = Some(data),
+                (Some(head), None) => {
+                    let mut buf = BytesMut::with_capacity(len);
+                    buf.extend_from_slice(head);
+                    buf.extend_from_slice(&data);
+                    joined = Some(buf);
                 }
-                buf.extend_from_slice(&data);
+                (Some(_), Some(buf)) => buf.extend_from_slice(&data),
             }
         }
-        Ok(buf.freeze())
+        Ok(joined.map_or_else(|| first.unwrap_or_default(), BytesMut::freeze))
     };
     tokio::time::timeout(timeout, collect)
         .await
