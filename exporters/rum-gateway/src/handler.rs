@@ -344,7 +344,7 @@ fn check_apps(
 async fn read_body(
     config: &Config,
     headers: &HeaderMap,
-    body: Body,
+    mut body: Body,
 ) -> Result<bytes::Bytes, Refusal> {
     let max = config.limits.max_body_bytes.as_usize();
     let declared =
@@ -361,6 +361,7 @@ async fn read_body(
         refuse(status, e.reason(), e.to_string())
     };
     if declared.is_some_and(|n| n > max as u64) {
+        body::drain(&mut body).await;
         return Err(to_refusal(body::BodyError::TooLarge(max)));
     }
     let raw = body::read(body, max, config.limits.body_read_timeout)

@@ -53,6 +53,7 @@ pub async fn read(body: Body, max: usize, timeout: Duration) -> Result<Bytes, Bo
             };
             len += data.len();
             if len > max {
+                drain(&mut body).await;
                 return Err(BodyError::TooLarge(max));
             }
             match (&first, &mut joined) {
@@ -71,6 +72,26 @@ pub async fn read(body: Body, max: usize, timeout: Duration) -> Result<Bytes, Bo
     tokio::time::timeout(timeout, collect)
         .await
         .map_err(|_| BodyError::Timeout(timeout))?
+}
+
+/// How much of an oversized body is still read, and for how long, so the client is sending no
+/// more when the 413 goes out: closing a socket with unread data resets the connection, and the
+/// client may then lose the answer, as nginx's lingering close also avoids.
+const DRAIN_MAX_BYTES: usize = 256 << 10;
+const DRAIN_MAX_TIME: Duration = Duration::from_secs(1);
+
+/// Reads and drops the rest of `body`, within [`DRAIN_MAX_BYTES`] and [`DRAIN_MAX_TIME`].
+pub async fn drain(body: &mut Body) {
+    let discard = async {
+        let mut drained = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            drained += frame.data_ref().map_or(0, Bytes::len);
+            if drained > DRAIN_MAX_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_MAX_TIME, discard).await;
 }
 
 /// The kit's own body limit wraps every body; its error means "too large" as well.
