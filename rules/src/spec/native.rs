@@ -350,7 +350,7 @@ fn slo(
 
 /// Periods are whole days, and at least one day.
 pub(crate) fn check_period(doc: &Document, path: &str, period: Duration) -> Result<(), SpecError> {
-    if period.seconds() >= 86_400 && period.seconds() % 86_400 == 0 {
+    if period.seconds() >= 86_400 && period.seconds().is_multiple_of(86_400) {
         Ok(())
     } else {
         Err(SpecError::new(

@@ -54,7 +54,7 @@ pub(super) fn period(doc: &Document, windows: &[TimeWindow]) -> Result<Duration,
         .duration
         .parse()
         .map_err(|e: String| SpecError::new(at.clone(), e))?;
-    if d.seconds() < 86_400 || d.seconds() % 86_400 != 0 {
+    if d.seconds() < 86_400 || !d.seconds().is_multiple_of(86_400) {
         return Err(SpecError::new(
             at,
             format!("duration {} must be a whole number of days", w.duration),
