@@ -137,7 +137,10 @@ render_configs() {
 
 generate() {
     rm -rf "$state/generated"
-    "$bin/rulegen" generate --spec "$state/config/specs" --out "$state/generated" >"$state/rulegen.log" 2>&1 ||
+    # Prometheus scrapes the kit's exporters in OpenMetrics, whose bucket bounds are canonical
+    # floats (le="2.0"), as Prometheus 3 stores every bound: the rules must name them that way.
+    "$bin/rulegen" generate --spec "$state/config/specs" --out "$state/generated" \
+        --target prometheus-3 >"$state/rulegen.log" 2>&1 ||
         fail "rulegen generate failed: $(cat "$state/rulegen.log")"
 }
 

@@ -76,7 +76,11 @@ fn received(address: &str) -> serde_json::Value {
 fn notifications_are_printed_one_line_each_and_listed() {
     let mut receiver = start();
     for status in ["firing", "resolved", "firing"] {
-        let (code, _) = post(&receiver.address, "/pager", notification(status).to_string());
+        let (code, _) = post(
+            &receiver.address,
+            "/pager",
+            notification(status).to_string(),
+        );
         assert_eq!(code, 200);
     }
     let list = received(&receiver.address);

@@ -119,7 +119,11 @@ async fn notify(
         return (StatusCode::BAD_REQUEST, reason).into_response();
     }
     // A closed terminal must not take the receiver down: the notification is still kept.
-    let _ = writeln!(std::io::stdout().lock(), "{}", summary(uri.path(), &payload));
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        summary(uri.path(), &payload)
+    );
     payload["path"] = Value::String(uri.path().to_string());
     let mut received = state.received.lock().unwrap_or_else(|e| e.into_inner());
     received.total += 1;
