@@ -334,9 +334,12 @@ start_prometheus() {
         agent_config "$region" >"$state/prometheus-$region.yml"
         promtool check config "$state/prometheus-$region.yml" >"$state/promtool.log" 2>&1 ||
             fail "the $region agent config is invalid: $(cat "$state/promtool.log")"
+        # On stop, an agent keeps trying to flush to the centre, which stops at the same time,
+        # for the flush deadline (1m by default): 5 s keeps Ctrl-C quick.
         start "prometheus-$region" prometheus "$agent_flag" --config.file="$state/prometheus-$region.yml" \
             --storage.agent.path="$state/prometheus-$region-data" \
-            --web.listen-address="127.0.0.1:${agent_port[$region]}"
+            --web.listen-address="127.0.0.1:${agent_port[$region]}" \
+            --storage.remote.flush-deadline=5s
     done
 }
 
