@@ -85,7 +85,7 @@ impl AppState {
         // 0 rather than absent before the first error (an absent series would leave the SLO
         // without data until the first fault).
         for handler in ROUTES {
-            errors.get_or_create(&HandlerLabels {
+            let _zero = errors.get_or_create(&HandlerLabels {
                 handler: handler.to_string(),
             });
         }
