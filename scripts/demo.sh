@@ -51,9 +51,9 @@ stop() {
     rm -f "$state/pids"
     echo "stopped ${#pids[@]} processes" >&2
 }
-interrupted=""
 trap stop EXIT
-trap 'interrupted=1' INT TERM
+# Ctrl-C while starting, or while running: stop what was started and leave.
+trap 'exit 130' INT TERM
 
 fail() {
     echo "demo: $*" >&2
@@ -398,4 +398,4 @@ done
 wait_port prometheus-central "$central_port"
 print_urls
 wait -n "${pids[@]}" || true
-[ -n "$interrupted" ] || echo "a process exited on its own; see the logs in $state/" >&2
+echo "a process exited on its own; see the logs in $state/" >&2
