@@ -222,7 +222,8 @@ wait_databases() {
     fail "PostgreSQL did not accept connections; see $state/postgres.log"
 }
 
-# The snippet demo-app puts in every page: web-vitals and rum.js inline, sending to rum-gateway.
+# The snippet demo-app puts in every page: web-vitals and rum.js inline, sending to rum-gateway,
+# and the room page's WebRTC call.
 write_snippet() {
     {
         echo "<script>"
@@ -232,6 +233,13 @@ write_snippet() {
         cat "$js/rum.js"
         echo "</script>"
         echo "<script>rumGateway.start({ url: \"http://127.0.0.1:$rum_port/beacon\", app: \"demo-app\", flushMs: 2000 });</script>"
+        # The room page's call, reported to the WebRTC intake (demo/webrtc-call.js).
+        echo "<script>window.demoCall = { turn: \"turn:127.0.0.1:$turn_port?transport=udp\"," \
+            "username: \"demo\", credential: \"$(cat "$state/turn-password")\"," \
+            "intake: \"http://127.0.0.1:$rum_port/webrtc\", app: \"demo-app\", seconds: 3 };</script>"
+        echo "<script>"
+        cat "$root/demo/webrtc-call.js"
+        echo "</script>"
     } >"$state/rum-snippet.html"
 }
 
