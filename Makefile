@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Debian packages the tests and the demo need, installed when missing: the kit's own, plus
 # those each part lists in its debian-packages.txt (one name a line, # for comments).
 TEST_PACKAGES := prometheus prometheus-alertmanager \
-	$(shell cat exporters/*/debian-packages.txt rules/debian-packages.txt deploy/debian-packages.txt 2>/dev/null | sed 's/\#.*//')
+	$(shell cat exporters/*/debian-packages.txt rules/debian-packages.txt deploy/debian-packages.txt demo/debian-packages.txt 2>/dev/null | sed 's/\#.*//')
 # Each part's test preparation (npm installs and the like), run after the packages.
 PREPARE_SCRIPTS := $(wildcard exporters/*/prepare-tests.sh rules/prepare-tests.sh)
 
@@ -30,7 +30,7 @@ build: ## Debug build of every binary
 release: ## Release build of every binary
 	$(CARGO) build --workspace --release
 
-demo: deps release ## Start every exporter and Prometheus on loopback; Ctrl-C stops them
+demo: deps release ## Start the whole stack on loopback (two regions, alerts); Ctrl-C stops it
 	@scripts/demo.sh
 
 bench: deps release ## Run the benchmarks and write BENCHMARKS.md

@@ -100,3 +100,28 @@ fn generating_twice_gives_the_same_bytes() {
     };
     assert_eq!(generate(&model, &opts), generate(&model, &opts));
 }
+
+#[test]
+fn the_apdex_alert_and_panel_name_bucket_bounds_as_the_target_stores_them() {
+    // Prometheus 2 scraping in OpenMetrics also stores `le="2.0"`, as Prometheus 3 does.
+    let spec = tempfile::tempdir().unwrap();
+    std::fs::write(
+        spec.path().join("packs.yml"),
+        "apiVersion: rulegen/v1\npacks: {enabled: true}\n",
+    )
+    .unwrap();
+    let model = load_paths(&[spec.path().to_path_buf()]).unwrap();
+    for (target, tolerating) in [(Target::Prometheus2, "2"), (Target::Prometheus3, "2.0")] {
+        let opts = Options {
+            format: Format::Prometheus,
+            target,
+        };
+        let out = generate(&model, &opts);
+        let rules = &out.files[&PathBuf::from("rules/exporters.yml")];
+        let bucket = format!("rum_page_load_seconds_bucket{{le=\"{tolerating}\"}}");
+        assert!(rules.contains(&bucket), "{target:?}: {rules}");
+        let panel = &out.files[&PathBuf::from("grafana/dashboards/rum.json")];
+        let bucket = format!("le=\\\"{tolerating}\\\"}}[$__rate_interval]");
+        assert!(panel.contains(&bucket), "{target:?}: {panel}");
+    }
+}

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::Options;
+use super::{Options, Target};
 use crate::model::Model;
 use crate::names as n;
 
@@ -171,11 +171,11 @@ fn panel_json(id: u64, p: &Panel, x: u64, y: u64) -> Value {
 }
 
 /// Every dashboard as (file name, JSON text).
-pub fn files(_model: &Model, _opts: &Options) -> Vec<(String, String)> {
+pub fn files(_model: &Model, opts: &Options) -> Vec<(String, String)> {
     [
         ("slo-overview.json", slo_overview()),
         ("anomaly-bands.json", anomaly_bands()),
-        ("rum.json", rum()),
+        ("rum.json", rum(opts.target)),
         ("webrtc.json", webrtc()),
         ("synthetic.json", synthetic()),
         ("database.json", database()),
@@ -351,7 +351,7 @@ fn p75(metric: &str) -> String {
     )
 }
 
-fn rum() -> Value {
+fn rum(target: Target) -> Value {
     let f = "{app=~\"$app\", page=~\"$page\", device=~\"$device\"}";
     let panels = vec![
         panel("timeseries", "LCP p75 by page and device", "s", vec![q("{{page}} {{device}}", p75("rum_largest_contentful_paint_seconds"))]),
@@ -364,9 +364,11 @@ fn rum() -> Value {
         panel("bargauge", "Rating shares", "percentunit", vec![q("{{rating}}", format!(
             "sum by (rating) (rate(rum_web_vitals_rating_total{f}[$__rate_interval]))\n/ ignoring (rating) group_left\nsum(rate(rum_web_vitals_rating_total{f}[$__rate_interval]))"
         ))]),
-        panel("timeseries", "Apdex of page loads (target 0.5 s)", "short", vec![q("{{app}}", 
-            "(\n  sum by (app) (rate(rum_page_load_seconds_bucket{app=~\"$app\", le=\"0.5\"}[$__rate_interval]))\n  + sum by (app) (rate(rum_page_load_seconds_bucket{app=~\"$app\", le=\"2\"}[$__rate_interval]))\n) / 2\n/\nsum by (app) (rate(rum_page_load_seconds_count{app=~\"$app\"}[$__rate_interval]))"
-        )]),
+        panel("timeseries", "Apdex of page loads (target 0.5 s)", "short", vec![q("{{app}}", format!(
+            "(\n  sum by (app) (rate(rum_page_load_seconds_bucket{{app=~\"$app\", le=\"{satisfied}\"}}[$__rate_interval]))\n  + sum by (app) (rate(rum_page_load_seconds_bucket{{app=~\"$app\", le=\"{tolerating}\"}}[$__rate_interval]))\n) / 2\n/\nsum by (app) (rate(rum_page_load_seconds_count{{app=~\"$app\"}}[$__rate_interval]))",
+            satisfied = target.le_value("0.5"),
+            tolerating = target.le_value("2"),
+        ))]),
         panel("timeseries", "Errors per second", "short", vec![q("{{page}}", format!("sum by (page) (rate(rum_errors_total{f}[$__rate_interval]))"))]),
         panel("timeseries", "Frustration signals per second", "short", vec![q("{{signal}}", format!("sum by (signal) (rate(rum_frustration_signals_total{f}[$__rate_interval]))"))]),
         panel("timeseries", "Page views per second", "short", vec![q("{{page}}", format!("sum by (page) (rate(rum_page_views_total{f}[$__rate_interval]))"))]),

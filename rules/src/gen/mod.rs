@@ -101,7 +101,10 @@ pub fn generate(model: &Model, opts: &Options) -> Output {
             .extend(slo::groups(slo, opts));
     }
     if model.packs.enabled {
-        files.insert(packs::FILE_STEM.to_string(), packs::groups(&model.packs));
+        files.insert(
+            packs::FILE_STEM.to_string(),
+            packs::groups(&model.packs, opts.target),
+        );
     }
     for d in all_detectors(model) {
         files

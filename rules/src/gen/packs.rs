@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::rulefile::{num, Group, Rule};
+use super::Target;
 use crate::duration::Duration;
 use crate::model::{Detector, Direction, Packs, Query, Seasonality};
 use crate::names as n;
@@ -41,6 +42,7 @@ pub const THRESHOLDS: [(&str, f64); 12] = [
 
 struct Ctx<'a> {
     packs: &'a Packs,
+    target: Target,
 }
 
 impl Ctx<'_> {
@@ -87,8 +89,9 @@ fn rule(s: Spec) -> Rule {
 }
 
 /// The pack groups; their anomaly detectors come from [`detectors`].
-pub fn groups(packs: &Packs) -> Vec<Group> {
-    let c = Ctx { packs };
+/// `target` decides how the `le` values of bucket bounds are written.
+pub fn groups(packs: &Packs, target: Target) -> Vec<Group> {
+    let c = Ctx { packs, target };
     vec![
         group("pack-exporters", exporter_rules(&c)),
         group("pack-performance", performance_rules(&c)),
@@ -216,8 +219,11 @@ fn rum_rules(c: &Ctx) -> Vec<Rule> {
             description: "p75 over 15 minutes for {{ $labels.app }} {{ $labels.page }} on {{ $labels.device }} is above the threshold.",
         })
     };
-    let target = c.t("rum_apdex_target_seconds");
-    let frustrated = num(4.0 * target.parse::<f64>().unwrap_or(0.5));
+    let apdex_target = c.t("rum_apdex_target_seconds");
+    let frustrated = c
+        .target
+        .le_value(&num(4.0 * apdex_target.parse::<f64>().unwrap_or(0.5)));
+    let target = c.target.le_value(&apdex_target);
     vec![
         vital("RumLcpPoor", "rum_largest_contentful_paint_seconds", "rum_lcp_p75_seconds", "Largest contentful paint"),
         vital("RumInpPoor", "rum_interaction_to_next_paint_seconds", "rum_inp_p75_seconds", "Interaction to next paint"),
@@ -312,7 +318,11 @@ fn db_rules() -> Vec<Rule> {
 
 /// Built-in detectors: step durations of journeys, slow-query rate per source.
 pub fn detectors(packs: &Packs) -> Vec<Detector> {
-    let c = &Ctx { packs };
+    // The detectors name no bucket bound, so the target does not matter to them.
+    let c = &Ctx {
+        packs,
+        target: Target::default(),
+    };
     let sensitivity: f64 = c.t("anomaly_sensitivity").parse().unwrap_or(3.0);
     let d = |name: &str, expr: &str, exporter: &str| Detector {
         name: name.to_string(),

@@ -81,6 +81,14 @@ impl AppState {
             "Time to answer HTTP requests",
             duration.clone(),
         );
+        // Every route's error counter exists from the start at 0, so an error ratio over it is
+        // 0 rather than absent before the first error (an absent series would leave the SLO
+        // without data until the first fault).
+        for handler in ROUTES {
+            let _zero = errors.get_or_create(&HandlerLabels {
+                handler: handler.to_string(),
+            });
+        }
         let fault = FaultSwitch::default();
         fault.register(&mut registry);
         AppState {
@@ -94,20 +102,33 @@ impl AppState {
     }
 }
 
+/// The measured routes, as the `handler` label shows them.
+const ROUTES: [&str; 8] = [
+    "/",
+    "/form",
+    "/join",
+    "/slow-reveal",
+    "/throws",
+    "/api/items",
+    "/api/health",
+    "/ws",
+];
+
 /// The application's routes around `state`.
 pub fn router(state: Arc<AppState>) -> Router {
+    let [home, form, join, slow_reveal, throws, api_items, api_health, ws] = ROUTES;
     let app = Router::new()
-        .route("/", get(pages::home))
-        .route("/form", get(pages::form))
-        .route("/join", post(pages::join))
-        .route("/slow-reveal", get(pages::slow_reveal))
-        .route("/throws", get(pages::throws))
-        .route("/api/items", get(items))
+        .route(home, get(pages::home))
+        .route(form, get(pages::form))
+        .route(join, post(pages::join))
+        .route(slow_reveal, get(pages::slow_reveal))
+        .route(throws, get(pages::throws))
+        .route(api_items, get(items))
         .route(
-            "/api/health",
+            api_health,
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
-        .route("/ws", get(websocket))
+        .route(ws, get(websocket))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .layer(middleware::from_fn_with_state(state.clone(), measure));
     // The admin switch and the metrics stay healthy whatever the fault, so a drill can end.

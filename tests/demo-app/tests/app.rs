@@ -146,3 +146,13 @@ async fn an_unknown_drill_mode_is_400() {
         "unknown mode \"explode\"; use slow, failing or none\n"
     );
 }
+
+#[tokio::test]
+async fn error_counters_exist_at_zero_before_the_first_error() {
+    let address = start("").await;
+    let (_, metrics) = get(&address, "/metrics").await;
+    for handler in ["/", "/api/health", "/ws"] {
+        let series = format!("demo_app_http_request_errors_total{{handler=\"{handler}\"}}");
+        assert_eq!(sample(&metrics, &series), Some(0.0), "{metrics}");
+    }
+}
