@@ -137,10 +137,10 @@ render_configs() {
 
 generate() {
     rm -rf "$state/generated"
-    # Prometheus scrapes the kit's exporters in OpenMetrics, whose bucket bounds are canonical
-    # floats (le="2.0"), as Prometheus 3 stores every bound: the rules must name them that way.
+    # The default target, Prometheus 2: integral bucket bounds are matched both as the text
+    # format writes them (le="2") and as OpenMetrics scrapes store them (le="2.0").
     "$bin/rulegen" generate --spec "$state/config/specs" --out "$state/generated" \
-        --target prometheus-3 >"$state/rulegen.log" 2>&1 ||
+        >"$state/rulegen.log" 2>&1 ||
         fail "rulegen generate failed: $(cat "$state/rulegen.log")"
 }
 

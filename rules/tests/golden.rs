@@ -103,7 +103,8 @@ fn generating_twice_gives_the_same_bytes() {
 
 #[test]
 fn the_apdex_alert_and_panel_name_bucket_bounds_as_the_target_stores_them() {
-    // Prometheus 2 scraping in OpenMetrics also stores `le="2.0"`, as Prometheus 3 does.
+    // Prometheus 3 stores `le="2.0"`. Prometheus 2 stores what the exporter wrote: `le="2"` from
+    // the text format, `le="2.0"` from OpenMetrics, so its rules match either.
     let spec = tempfile::tempdir().unwrap();
     std::fs::write(
         spec.path().join("packs.yml"),
@@ -111,17 +112,30 @@ fn the_apdex_alert_and_panel_name_bucket_bounds_as_the_target_stores_them() {
     )
     .unwrap();
     let model = load_paths(&[spec.path().to_path_buf()]).unwrap();
-    for (target, tolerating) in [(Target::Prometheus2, "2"), (Target::Prometheus3, "2.0")] {
+    for (target, rule, panel_matcher) in [
+        (
+            Target::Prometheus2,
+            r#"le=~"2|2\\.0""#,
+            r#"le=~\"2|2\\\\.0\""#,
+        ),
+        (Target::Prometheus3, r#"le="2.0""#, r#"le=\"2.0\""#),
+    ] {
         let opts = Options {
             format: Format::Prometheus,
             target,
         };
         let out = generate(&model, &opts);
         let rules = &out.files[&PathBuf::from("rules/exporters.yml")];
-        let bucket = format!("rum_page_load_seconds_bucket{{le=\"{tolerating}\"}}");
-        assert!(rules.contains(&bucket), "{target:?}: {rules}");
+        let bucket = format!("rum_page_load_seconds_bucket{{{rule}}}");
+        assert!(
+            rules.contains(&bucket),
+            "{target:?}: {bucket} not in {rules}"
+        );
         let panel = &out.files[&PathBuf::from("grafana/dashboards/rum.json")];
-        let bucket = format!("le=\\\"{tolerating}\\\"}}[$__rate_interval]");
-        assert!(panel.contains(&bucket), "{target:?}: {panel}");
+        let bucket = format!("{panel_matcher}}}[$__rate_interval]");
+        assert!(
+            panel.contains(&bucket),
+            "{target:?}: {bucket} not in {panel}"
+        );
     }
 }

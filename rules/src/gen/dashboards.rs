@@ -365,9 +365,9 @@ fn rum(target: Target) -> Value {
             "sum by (rating) (rate(rum_web_vitals_rating_total{f}[$__rate_interval]))\n/ ignoring (rating) group_left\nsum(rate(rum_web_vitals_rating_total{f}[$__rate_interval]))"
         ))]),
         panel("timeseries", "Apdex of page loads (target 0.5 s)", "short", vec![q("{{app}}", format!(
-            "(\n  sum by (app) (rate(rum_page_load_seconds_bucket{{app=~\"$app\", le=\"{satisfied}\"}}[$__rate_interval]))\n  + sum by (app) (rate(rum_page_load_seconds_bucket{{app=~\"$app\", le=\"{tolerating}\"}}[$__rate_interval]))\n) / 2\n/\nsum by (app) (rate(rum_page_load_seconds_count{{app=~\"$app\"}}[$__rate_interval]))",
-            satisfied = target.le_value("0.5"),
-            tolerating = target.le_value("2"),
+            "(\n  sum by (app) (rate(rum_page_load_seconds_bucket{{app=~\"$app\", {satisfied}}}[$__rate_interval]))\n  + sum by (app) (rate(rum_page_load_seconds_bucket{{app=~\"$app\", {tolerating}}}[$__rate_interval]))\n) / 2\n/\nsum by (app) (rate(rum_page_load_seconds_count{{app=~\"$app\"}}[$__rate_interval]))",
+            satisfied = target.le_matcher("0.5"),
+            tolerating = target.le_matcher("2"),
         ))]),
         panel("timeseries", "Errors per second", "short", vec![q("{{page}}", format!("sum by (page) (rate(rum_errors_total{f}[$__rate_interval]))"))]),
         panel("timeseries", "Frustration signals per second", "short", vec![q("{{signal}}", format!("sum by (signal) (rate(rum_frustration_signals_total{f}[$__rate_interval]))"))]),

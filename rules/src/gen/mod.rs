@@ -55,6 +55,18 @@ impl Target {
             _ => threshold.to_string(),
         }
     }
+
+    /// A matcher on the `le` label of a bucket boundary. Prometheus 2 stores an integral bound
+    /// as the exporter wrote it: `le="2"` from the text format, `le="2.0"` from OpenMetrics (the
+    /// toolkit's exporters offer it, and Prometheus 2 prefers it), so both are matched there.
+    pub fn le_matcher(self, threshold: &str) -> String {
+        let value = self.le_value(threshold);
+        let integral = !threshold.contains(['.', 'e', 'E', 'I', 'N']);
+        match self {
+            Target::Prometheus2 if integral => format!("le=~\"{value}|{value}\\\\.0\""),
+            _ => format!("le=\"{value}\""),
+        }
+    }
 }
 
 /// How to generate.
@@ -154,6 +166,9 @@ mod tests {
         assert_eq!(Target::Prometheus3.le_value("1"), "1.0");
         assert_eq!(Target::Prometheus3.le_value("0.3"), "0.3");
         assert_eq!(Target::Prometheus3.le_value("+Inf"), "+Inf");
+        assert_eq!(Target::Prometheus2.le_matcher("2"), r#"le=~"2|2\\.0""#);
+        assert_eq!(Target::Prometheus2.le_matcher("2.5"), r#"le="2.5""#);
+        assert_eq!(Target::Prometheus3.le_matcher("2"), r#"le="2.0""#);
         assert_eq!(Target::Prometheus2.le_value("1"), "1");
     }
 }

@@ -222,8 +222,8 @@ fn rum_rules(c: &Ctx) -> Vec<Rule> {
     let apdex_target = c.t("rum_apdex_target_seconds");
     let frustrated = c
         .target
-        .le_value(&num(4.0 * apdex_target.parse::<f64>().unwrap_or(0.5)));
-    let target = c.target.le_value(&apdex_target);
+        .le_matcher(&num(4.0 * apdex_target.parse::<f64>().unwrap_or(0.5)));
+    let target = c.target.le_matcher(&apdex_target);
     vec![
         vital("RumLcpPoor", "rum_largest_contentful_paint_seconds", "rum_lcp_p75_seconds", "Largest contentful paint"),
         vital("RumInpPoor", "rum_interaction_to_next_paint_seconds", "rum_inp_p75_seconds", "Interaction to next paint"),
@@ -231,7 +231,7 @@ fn rum_rules(c: &Ctx) -> Vec<Rule> {
         rule(Spec {
             name: "RumApdexLow",
             expr: format!(
-                "(\n  sum by (app) (rate(rum_page_load_seconds_bucket{{le=\"{target}\"}}[15m]))\n  + sum by (app) (rate(rum_page_load_seconds_bucket{{le=\"{frustrated}\"}}[15m]))\n) / 2\n/\nsum by (app) (rate(rum_page_load_seconds_count[15m]))\n< {}",
+                "(\n  sum by (app) (rate(rum_page_load_seconds_bucket{{{target}}}[15m]))\n  + sum by (app) (rate(rum_page_load_seconds_bucket{{{frustrated}}}[15m]))\n) / 2\n/\nsum by (app) (rate(rum_page_load_seconds_count[15m]))\n< {}",
                 c.t("rum_apdex_min")
             ),
             for_: Duration::minutes(15),

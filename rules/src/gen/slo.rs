@@ -172,14 +172,13 @@ fn latency_queries(l: &Latency, window: Duration, opts: &Options) -> (String, St
         format!(" by ({}) ", l.by.join(", "))
     };
     let sel = selector(&l.matchers);
-    let mut bucket = l.matchers.clone();
-    bucket.insert("le".to_string(), opts.target.le_value(&l.threshold));
+    let le = opts.target.le_matcher(&l.threshold);
+    let bucket = match sel.strip_suffix('}') {
+        Some("{") | None => format!("{{{le}}}"),
+        Some(head) => format!("{head}, {le}}}"),
+    };
     let total = format!("sum{by}(rate({}_count{sel}[{window}]))", l.histogram);
-    let good = format!(
-        "sum{by}(rate({}_bucket{}[{window}]))",
-        l.histogram,
-        selector(&bucket)
-    );
+    let good = format!("sum{by}(rate({}_bucket{bucket}[{window}]))", l.histogram);
     (format!("{total}\n-\n{good}"), total)
 }
 
