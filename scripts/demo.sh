@@ -245,8 +245,9 @@ write_snippet() {
 
 start_exporters() {
     local region
+    # Its Prometheus stops with it, so no final scrape would come: exit without waiting for one.
     start rum-gateway "$bin/rum-gateway" --web.listen-address="127.0.0.1:$rum_port" \
-        --config.file="$state/config/rum-gateway.yml"
+        --config.file="$state/config/rum-gateway.yml" --web.final-scrape-wait=0s
     start demo-app "$bin/demo-app" --web.listen-address="127.0.0.1:$app_port" \
         --rum.snippet-file="$state/rum-snippet.html"
     start db-slowquery "$bin/db-slowquery" --web.listen-address="127.0.0.1:$db_port" \
