@@ -1,13 +1,17 @@
 //! The kit's endpoints (`/`, `/metrics`, `/-/healthy`, `/-/ready`, `/-/reload`) and the
 //! layers around every endpoint: basic auth and request metrics.
 
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -21,6 +25,9 @@ use crate::metrics::{self, HandlerLabels, KitMetrics, RequestLabels};
 use crate::reload::Reloader;
 use crate::webconfig::WebConfig;
 use crate::ExporterInfo;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+use tower::{Layer, Service};
 
 /// The one endpoint that answers without credentials, so orchestrators can check liveness.
 const UNAUTHENTICATED_PATH: &str = "/-/healthy";
@@ -67,8 +74,12 @@ pub fn router<C: Config>(
     kit_routes
         .merge(exporter_routes)
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .layer(middleware::from_fn_with_state(web, authenticate))
-        .layer(middleware::from_fn_with_state(metrics, track))
+        .layer(GuardLayer {
+            shared: Arc::new(GuardShared {
+                web,
+                series: RequestSeries::new(metrics),
+            }),
+        })
 }
 
 async fn landing<C: Config>(State(state): State<Arc<KitState<C>>>) -> Html<String> {
@@ -145,27 +156,91 @@ async fn reload<C: Config>(State(state): State<Arc<KitState<C>>>) -> Response {
     }
 }
 
-async fn authenticate(
-    State(web): State<watch::Receiver<WebConfig>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let auth = web.borrow().auth.clone();
-    let Some(auth) = auth else {
-        return next.run(request).await;
-    };
-    if request.uri().path() == UNAUTHENTICATED_PATH {
-        return next.run(request).await;
-    }
-    if let Some((user, password)) = basic_credentials(request.headers()) {
-        // bcrypt takes tens of milliseconds by design; keep it off the async workers.
-        let valid = tokio::task::spawn_blocking(move || auth.check(&user, &password))
-            .await
-            .unwrap_or(false);
-        if valid {
-            return next.run(request).await;
+/// Basic auth and request metrics around every endpoint, as one layer: the intake paths
+/// of an exporter such as rum-gateway see tens of thousands of requests a second, and two
+/// `from_fn` middlewares cost a boxed future and a service clone each per request.
+#[derive(Clone)]
+struct GuardLayer {
+    shared: Arc<GuardShared>,
+}
+
+struct GuardShared {
+    web: watch::Receiver<WebConfig>,
+    series: RequestSeries,
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            shared: self.shared.clone(),
         }
     }
+}
+
+#[derive(Clone)]
+struct Guard<S> {
+    inner: S,
+    shared: Arc<GuardShared>,
+}
+
+impl<S> Service<Request> for Guard<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let handler = request.extensions().get::<MatchedPath>().cloned();
+        let shared = self.shared.clone();
+        let auth = shared.web.borrow().auth.clone();
+        let needs_auth = auth.is_some() && request.uri().path() != UNAUTHENTICATED_PATH;
+        if !needs_auth {
+            // The inner future owns what it needs, so it starts here without a clone.
+            let answer = self.inner.call(request);
+            return Box::pin(async move {
+                let Ok(response) = answer.await;
+                shared.series.record(handler.as_ref(), &response, started);
+                Ok(response)
+            });
+        }
+        // Checking credentials waits, so the ready service goes with the future and a
+        // clone stays behind for the next request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = match (auth, basic_credentials(request.headers())) {
+                (Some(auth), Some((user, password))) => {
+                    // bcrypt takes tens of milliseconds by design; keep it off the async workers.
+                    let valid = tokio::task::spawn_blocking(move || auth.check(&user, &password))
+                        .await
+                        .unwrap_or(false);
+                    if valid {
+                        let Ok(response) = inner.call(request).await;
+                        response
+                    } else {
+                        unauthorized()
+                    }
+                }
+                _ => unauthorized(),
+            };
+            shared.series.record(handler.as_ref(), &response, started);
+            Ok(response)
+        })
+    }
+}
+
+fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Basic")],
@@ -185,28 +260,72 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-async fn track(State(metrics): State<KitMetrics>, request: Request, next: Next) -> Response {
-    let handler = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("not_found", MatchedPath::as_str)
-        .to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    metrics
-        .request_duration
-        .get_or_create(&HandlerLabels {
-            handler: handler.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            handler,
-            code: response.status().as_u16().to_string(),
-        })
-        .inc();
-    response
+/// The duration histogram and per-code request counters of each handler, resolved once: a
+/// request then costs one hash of the handler's name and no allocation. Handlers are route
+/// templates and codes are HTTP statuses, so the table is bounded by the routes.
+struct RequestSeries {
+    metrics: KitMetrics,
+    table: RwLock<HashMap<String, HandlerSeries>>,
+}
+
+struct HandlerSeries {
+    duration: Histogram,
+    requests: Vec<(u16, Counter)>,
+}
+
+impl RequestSeries {
+    fn new(metrics: KitMetrics) -> RequestSeries {
+        RequestSeries {
+            metrics,
+            table: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn record(&self, handler: Option<&MatchedPath>, response: &Response, started: Instant) {
+        let handler = handler.map_or("not_found", MatchedPath::as_str);
+        let code = response.status().as_u16();
+        let seconds = started.elapsed().as_secs_f64();
+        {
+            let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(series) = table.get(handler) {
+                if let Some((_, requests)) = series.requests.iter().find(|(c, _)| *c == code) {
+                    requests.inc();
+                    series.duration.observe(seconds);
+                    return;
+                }
+            }
+        }
+        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+        let series = table
+            .entry(handler.to_string())
+            .or_insert_with(|| HandlerSeries {
+                duration: self
+                    .metrics
+                    .request_duration
+                    .get_or_create(&HandlerLabels {
+                        handler: handler.to_string(),
+                    })
+                    .clone(),
+                requests: Vec::new(),
+            });
+        let requests = match series.requests.iter().find(|(c, _)| *c == code) {
+            Some((_, requests)) => requests.clone(),
+            None => {
+                let requests = self
+                    .metrics
+                    .requests
+                    .get_or_create(&RequestLabels {
+                        handler: handler.to_string(),
+                        code: code.to_string(),
+                    })
+                    .clone();
+                series.requests.push((code, requests.clone()));
+                requests
+            }
+        };
+        requests.inc();
+        series.duration.observe(seconds);
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -2,23 +2,27 @@
 # rum-gateway benchmark: wrk posts realistic Faro payloads and web-vitals beacons to the
 # gateway and, in the same run, to nginx answering 204 to the same requests; then sends
 # 1,000,000 beacons over 100,000 URLs to the gateway, reads its RSS and checks every
-# accepted beacon's vitals are in the histogram counts. Writes ../BENCHMARKS.md.
-# Needs: wrk, nginx (Debian), curl, a Rust toolchain. Env: DURATION (default 15s),
-# CONNECTIONS (64), THREADS (2), TOTAL (1000000).
+# accepted beacon's vitals are in the histogram counts; last, counts the gateway's instructions
+# per request under callgrind, a figure that does not depend on the machine's load. Writes
+# ../BENCHMARKS.md.
+# Needs: wrk, nginx (Debian), curl, valgrind, a Rust toolchain. Env: DURATION (default 10s),
+# ROUNDS (3), CONNECTIONS (64), THREADS (2), TOTAL (1000000), CALLGRIND_SECONDS (15).
 set -eu
 
 here="$(cd "$(dirname "$0")" && pwd)"
 crate="$(dirname "$here")"
 root="$(cd "$crate/../.." && pwd)"
-DURATION="${DURATION:-15s}"
+DURATION="${DURATION:-10s}"
+ROUNDS="${ROUNDS:-3}"
+CALLGRIND_SECONDS="${CALLGRIND_SECONDS:-15}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 TOTAL="${TOTAL:-1000000}"
 VITALS_PER_REQUEST=4
 
-for tool in wrk nginx curl; do
+for tool in wrk nginx curl valgrind callgrind_annotate; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || {
-    echo "bench: $tool is missing (apt-get install wrk nginx curl)" >&2; exit 1; }
+    echo "bench: $tool is missing (apt-get install wrk nginx curl valgrind)" >&2; exit 1; }
 done
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
@@ -83,10 +87,40 @@ run_wrk() { # url duration limit run-tag
     awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "%s=%s ", kv[1], kv[2] } }'
 }
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
-echo "bench: throughput, nginx then gateway, $DURATION each" >&2
-nginx_result="$(run_wrk "http://127.0.0.1:$nginx_port" "$DURATION" 0 n)"
-gateway_result="$(run_wrk "http://127.0.0.1:$gateway_port" "$DURATION" 0 t)"
+# CPU time (user, system) in clock ticks of a process and its children, such as nginx's workers.
+cpu_ticks() {
+  for p in "$1" $(pgrep -P "$1"); do awk '{ print $14, $15 }' "/proc/$p/stat"; done |
+    awk '{ u += $1; s += $2 } END { print u, s }'
+}
+ticks="$(getconf CLK_TCK)"
+# One wrk run against a server, with the server's CPU time per request (microseconds).
+measure() { # url pid run-tag
+  before="$(cpu_ticks "$2")"
+  result="$(run_wrk "$1" "$DURATION" 0 "$3")"
+  after="$(cpu_ticks "$2")"
+  rps="$(field "$result" rps)"
+  echo "$result $(echo "$before $after" | awk -v rps="$rps" -v d="${DURATION%s}" -v t="$ticks" \
+    '{ n = rps * d; printf "user_us=%.1f sys_us=%.1f", ($3 - $1) / t * 1e6 / n, ($4 - $2) / t * 1e6 / n }')"
+}
+
+echo "bench: throughput, nginx then gateway, $DURATION each, $ROUNDS rounds" >&2
+rows=""
+ratios=""
+for r in $(seq "$ROUNDS"); do
+  nginx_result="$(measure "http://127.0.0.1:$nginx_port" "$nginx_pid" "n$r")"
+  gateway_result="$(measure "http://127.0.0.1:$gateway_port" "$gateway_pid" "t$r")"
+  round_ratio="$(awk -v g="$(field "$gateway_result" rps)" -v n="$(field "$nginx_result" rps)" 'BEGIN { printf "%.2f", g / n }')"
+  ratios="$ratios $round_ratio"
+  for server in nginx gateway; do
+    eval "res=\$${server}_result"
+    rows="$rows| $r | $server | $(field "$res" rps) | $(ms "$(field "$res" p99_us)") ms | $(field "$res" user_us) | $(field "$res" sys_us) |
+"
+  done
+  echo "bench: round $r ratio $round_ratio" >&2
+done
+ratio="$(echo "$ratios" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
 
 echo "bench: $TOTAL beacons over 100,000 URLs to the gateway" >&2
 # wrk stops a thread at its limit but waits out the duration, so runs are sized from the
@@ -118,10 +152,24 @@ pending="$(sum_of '^rum_pending_metrics')"
 expected=$((accepted_requests * VITALS_PER_REQUEST))
 if [ "$observed" -eq "$expected" ] && [ "$pending" -eq 0 ]; then check="yes"; else check="NO"; fi
 
-nginx_rps="$(field "$nginx_result" rps)"; gateway_rps="$(field "$gateway_result" rps)"
-ratio="$(awk -v g="$gateway_rps" -v n="$nginx_rps" 'BEGIN { printf "%.2f", g / n }')"
-ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
+
+echo "bench: instructions per request under callgrind, ${CALLGRIND_SECONDS}s" >&2
+kill "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+gateway_pid=""
+cg_port="$(free_port)"
+valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" "$binary" \
+  --config.file="$work/rum.yml" --web.listen-address="127.0.0.1:$cg_port" \
+  --web.max-connections=1024 --web.final-scrape-wait=0s --log.level=warn 2>/dev/null &
+gateway_pid=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$cg_port/-/ready" >/dev/null 2>&1 && break; sleep 0.3; done
+cg_result="$(RUM_LIMIT=0 RUM_RUN=cg wrk -t1 -c8 -d"${CALLGRIND_SECONDS}s" -s "$here/rum.lua" "http://127.0.0.1:$cg_port" |
+  awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); printf "%s=%s ", kv[1], kv[2] } }')"
+kill -INT "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+gateway_pid=""
+cg_requests="$(field "$cg_result" ok)"
+cg_total="$(callgrind_annotate "$work/callgrind.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')"
+cg_per_request="$(awk -v t="$cg_total" -v n="$cg_requests" 'BEGIN { printf "%d", t / n }')"
 
 cpu="$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 mem="$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
@@ -141,14 +189,24 @@ Written by \`bench/run.sh\` (\`make bench\`); rerun it to refresh. Numbers are f
   default config but rate limits raised (one client IP sends everything) and a 2 s
   re-report window.
 
-## Throughput and latency ($DURATION each, same requests)
+## Throughput and latency ($DURATION each, same requests, $ROUNDS rounds in turn)
 
-| server | requests/s | p99 latency |
-|---|---|---|
-| nginx (204) | $nginx_rps | $(ms "$(field "$nginx_result" p99_us)") ms |
-| rum-gateway (202) | $gateway_rps | $(ms "$(field "$gateway_result" p99_us)") ms |
+wrk and the server share the machine's CPUs, so a server's throughput also depends on what wrk
+(its Lua script builds every request) leaves it; the CPU each server spent per request is
+shown beside it.
 
-Throughput ratio gateway / nginx: **$ratio** (goal: at least 0.5).
+| round | server | requests/s | p99 latency | user CPU µs/request | system CPU µs/request |
+|---|---|---|---|---|---|
+$rows
+Throughput ratio gateway / nginx, median of the rounds: **$ratio** (rounds:$ratios; goal: at
+least 0.5).
+
+## Instructions per request (callgrind)
+
+The gateway alone under \`valgrind --tool=callgrind\` for ${CALLGRIND_SECONDS} s (wrk, 1 thread, 8
+connections, the same script): $cg_requests requests answered, **$cg_per_request instructions
+per request** in user space, start-up included. Unlike the rates above, this count does not
+change with the machine's load.
 
 ## $TOTAL beacons over 100,000 URLs
 

@@ -2,6 +2,7 @@
 //! de-duplication, the re-report window.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,8 +31,8 @@ pub struct RequestInfo {
 pub struct Gateway {
     pub config: watch::Receiver<Arc<Config>>,
     pub metrics: Arc<RumMetrics>,
-    pub ip_limiter: Limiter,
-    pub app_limiter: Limiter,
+    pub ip_limiter: Limiter<IpAddr>,
+    pub app_limiter: Limiter<String>,
     pub idempotency: TtlSet,
     pub agents: useragent::Agents,
     pages: PageCaps,

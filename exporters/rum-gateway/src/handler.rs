@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use exporter_kit::axum::body::Body;
 use exporter_kit::axum::extract::{ConnectInfo, Request};
-use exporter_kit::axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use exporter_kit::axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use exporter_kit::axum::response::{IntoResponse, Response};
 use exporter_kit::axum::routing::{post, MethodRouter};
 
@@ -17,6 +17,10 @@ use crate::gateway::{Gateway, RequestInfo};
 use crate::intake::{self, ParseError, Parsed};
 use crate::protect::{body, clientip, cors, ratelimit};
 use crate::useragent;
+
+/// Request headers the SDKs send, named once instead of parsed on every lookup.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// Longest `Idempotency-Key` remembered; longer ones are ignored.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
@@ -91,7 +95,7 @@ fn refuse(status: StatusCode, reason: &'static str, detail: impl Into<String>) -
 
 async fn preflight(gateway: Arc<Gateway>, req: Request) -> Response {
     let config = gateway.current();
-    let origin = header_str(req.headers(), header::ORIGIN.as_str()).map(str::to_string);
+    let origin = header_str(req.headers(), header::ORIGIN).map(str::to_string);
     match origin {
         Some(origin) if cors::allowed(&origin, &config.cors.allowed_origins) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
@@ -123,7 +127,7 @@ async fn preflight(gateway: Arc<Gateway>, req: Request) -> Response {
 async fn handle(gateway: Arc<Gateway>, intake: Intake, req: Request) -> Response {
     gateway.metrics.count_received(intake.label());
     let config = gateway.current();
-    let origin = header_str(req.headers(), header::ORIGIN.as_str())
+    let origin = header_str(req.headers(), header::ORIGIN)
         .filter(|o| cors::allowed(o, &config.cors.allowed_origins))
         .map(str::to_string);
     match process(&gateway, &config, intake, req).await {
@@ -150,7 +154,7 @@ async fn process(
 ) -> Result<(), Refusal> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    if let Some(origin) = header_str(headers, header::ORIGIN.as_str()) {
+    if let Some(origin) = header_str(headers, header::ORIGIN) {
         if !cors::allowed(origin, &config.cors.allowed_origins) {
             return Err(refuse(
                 StatusCode::FORBIDDEN,
@@ -159,7 +163,7 @@ async fn process(
             ));
         }
     }
-    let user_agent = header_str(headers, header::USER_AGENT.as_str()).unwrap_or("");
+    let user_agent = header_str(headers, header::USER_AGENT).unwrap_or("");
     let agent = gateway
         .agents
         .classify(config, user_agent, &gateway.metrics);
@@ -178,7 +182,7 @@ async fn process(
     let now = Instant::now();
     limit(
         &gateway.ip_limiter,
-        &client.to_string(),
+        &client,
         config.limits.per_ip,
         config,
         now,
@@ -196,7 +200,7 @@ async fn process(
     }
     check_apps(gateway, config, &parsed, key.as_deref(), now)?;
 
-    if let Some(idem) = header_str(headers, "idempotency-key")
+    if let Some(idem) = header_str(headers, IDEMPOTENCY_KEY)
         .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
     {
         let limits = &config.limits;
@@ -212,7 +216,7 @@ async fn process(
     }
     let country = match &config.country_header {
         Some(name) if clientip::is_trusted(peer, &config.trusted_proxies) => {
-            useragent::country(header_str(headers, name))
+            useragent::country(header_str(headers, name.as_str()))
         }
         _ => useragent::country(None),
     };
@@ -220,14 +224,18 @@ async fn process(
     Ok(())
 }
 
-fn limit(
-    limiter: &ratelimit::Limiter,
-    key: &str,
+fn limit<K, Q>(
+    limiter: &ratelimit::Limiter<K>,
+    key: &Q,
     rate: crate::config::Rate,
     config: &Config,
     now: Instant,
     reason: &'static str,
-) -> Result<(), Refusal> {
+) -> Result<(), Refusal>
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+{
     limiter
         .check(key, rate, config.limits.max_tracked_ips, now)
         .map_err(|wait| Refusal {
@@ -247,7 +255,7 @@ fn presented_key(
     headers: &HeaderMap,
     faro_path: &str,
 ) -> Option<String> {
-    if let Some(key) = header_str(headers, "x-api-key") {
+    if let Some(key) = header_str(headers, X_API_KEY) {
         return Some(key.to_string());
     }
     let query_key = uri.query().and_then(|q| {
@@ -347,8 +355,7 @@ async fn read_body(
     mut body: Body,
 ) -> Result<bytes::Bytes, Refusal> {
     let max = config.limits.max_body_bytes.as_usize();
-    let declared =
-        header_str(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     let to_refusal = |e: body::BodyError| {
         let status = match e {
             body::BodyError::TooLarge(_) | body::BodyError::InflatedTooLarge(_) => {
@@ -367,7 +374,7 @@ async fn read_body(
     let raw = body::read(body, max, config.limits.body_read_timeout)
         .await
         .map_err(to_refusal)?;
-    let encoding = header_str(headers, header::CONTENT_ENCODING.as_str());
+    let encoding = header_str(headers, header::CONTENT_ENCODING);
     body::decode(
         raw,
         encoding,
@@ -402,7 +409,7 @@ fn set(h: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

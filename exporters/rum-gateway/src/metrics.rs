@@ -2,7 +2,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use exporter_kit::prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 
@@ -179,6 +179,10 @@ pub struct RumMetrics {
     pub deduplicated: PromFamily<Labels, Counter>,
     pub table_resets: PromFamily<Labels, Counter>,
     pub pending: Gauge,
+    /// The series of the one-label counter families above, resolved once per (family,
+    /// value): counting then takes a read lock and a short scan, with no label set to
+    /// allocate and hash. The values are string constants of the code, so this stays small.
+    static_series: RwLock<Vec<(usize, &'static str, Counter)>>,
 }
 
 impl RumMetrics {
@@ -209,6 +213,7 @@ impl RumMetrics {
             deduplicated: PromFamily::default(),
             table_resets: PromFamily::default(),
             pending: Gauge::default(),
+            static_series: RwLock::new(Vec::new()),
         };
         metrics.register_self(registry);
         Arc::new(metrics)
@@ -299,24 +304,50 @@ impl RumMetrics {
 
     /// Counts one request or item refused for `reason`.
     pub fn reject(&self, reason: &'static str) {
-        count(&self.rejected, names::REASON, reason);
+        self.count(&self.rejected, names::REASON, reason);
     }
 
     pub fn count_overflow(&self, label: &'static str) {
-        count(&self.overflow, names::LABEL, label);
+        self.count(&self.overflow, names::LABEL, label);
     }
 
     pub fn count_dedup(&self, kind: &'static str) {
-        count(&self.deduplicated, names::KIND, kind);
+        self.count(&self.deduplicated, names::KIND, kind);
     }
 
     /// Counts one lookup table emptied because it was full.
     pub fn count_table_reset(&self, table: &'static str) {
-        count(&self.table_resets, names::TABLE, table);
+        self.count(&self.table_resets, names::TABLE, table);
+    }
+
+    /// Counts one in the series of `family` whose one label `name` is `value`.
+    fn count(&self, family: &PromFamily<Labels, Counter>, name: &'static str, value: &'static str) {
+        let id = std::ptr::from_ref(family) as usize;
+        let inc = |series: &[(usize, &'static str, Counter)]| {
+            series
+                .iter()
+                .find(|(f, v, _)| *f == id && *v == value)
+                .map(|(_, _, counter)| counter.inc())
+                .is_some()
+        };
+        if inc(&self.static_series.read().unwrap_or_else(|e| e.into_inner())) {
+            return;
+        }
+        let mut series = self
+            .static_series
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if !inc(&series) {
+            let counter = family
+                .get_or_create(&vec![(name, LabelValue::Static(value))])
+                .clone();
+            counter.inc();
+            series.push((id, value, counter));
+        }
     }
 
     pub fn count_received(&self, intake: &'static str) {
-        count(&self.received, names::INTAKE, intake);
+        self.count(&self.received, names::INTAKE, intake);
     }
 
     fn family(&self, family: Family) -> &Capped {
@@ -333,13 +364,6 @@ impl RumMetrics {
         let capped = self.family(family);
         capped.len() * capped.series_per_set
     }
-}
-
-/// Counts one in the series of `family` whose one label `name` is `value`.
-fn count(family: &PromFamily<Labels, Counter>, name: &'static str, value: &'static str) {
-    family
-        .get_or_create(&vec![(name, LabelValue::Static(value))])
-        .inc();
 }
 
 fn make_family(family: Family, page_load_target: f64) -> Capped {

@@ -40,14 +40,17 @@ impl Vital {
 
     /// From a web-vitals `name` (`LCP`) or a Faro values key (`lcp`).
     pub fn from_name(name: &str) -> Option<Vital> {
-        match name.to_ascii_lowercase().as_str() {
-            "lcp" => Some(Vital::Lcp),
-            "inp" => Some(Vital::Inp),
-            "fcp" => Some(Vital::Fcp),
-            "ttfb" => Some(Vital::Ttfb),
-            "cls" => Some(Vital::Cls),
-            _ => None,
-        }
+        // Compared in place: this runs for every key of every measurement.
+        [
+            ("lcp", Vital::Lcp),
+            ("inp", Vital::Inp),
+            ("fcp", Vital::Fcp),
+            ("ttfb", Vital::Ttfb),
+            ("cls", Vital::Cls),
+        ]
+        .into_iter()
+        .find(|(known, _)| name.eq_ignore_ascii_case(known))
+        .map(|(_, vital)| vital)
     }
 
     /// The `metric` label of `rum_web_vitals_rating_total`.

@@ -1,13 +1,12 @@
 //! Token buckets keyed by client IP or app, in a bounded map.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::config::Rate;
-
-/// The key every new client shares once the map is full of active ones.
-const OVERFLOW_KEY: &str = "\u{0}overflow";
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -15,50 +14,93 @@ struct Bucket {
     at: Instant,
 }
 
-/// Buckets by key.
-#[derive(Debug, Default)]
-pub struct Limiter {
-    buckets: Mutex<HashMap<String, Bucket>>,
-}
-
-impl Limiter {
-    /// Takes one token for `key`; when none is left, how long until one is.
-    pub fn check(
-        &self,
-        key: &str,
-        rate: Rate,
-        max_keys: usize,
-        now: Instant,
-    ) -> Result<(), Duration> {
-        let burst = f64::from(rate.burst.max(1));
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let key = if buckets.contains_key(key) || buckets.len() < max_keys {
-            key
-        } else {
-            // Forget buckets that have refilled: they behave exactly like new ones.
-            buckets.retain(|_, b| b.tokens + elapsed(b.at, now) * rate.rate < burst);
-            if buckets.len() < max_keys {
-                key
-            } else {
-                OVERFLOW_KEY
-            }
-        };
-        let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
+impl Bucket {
+    fn full(burst: f64, now: Instant) -> Bucket {
+        Bucket {
             tokens: burst,
             at: now,
-        });
-        bucket.tokens = (bucket.tokens + elapsed(bucket.at, now) * rate.rate).min(burst);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate.rate))
         }
     }
 
+    /// Refills for the time since the last take, then takes one token if there is one.
+    fn take(&mut self, rate: f64, burst: f64, now: Instant) -> Result<(), Duration> {
+        self.tokens = (self.tokens + elapsed(self.at, now) * rate).min(burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        }
+    }
+}
+
+/// Buckets by key (a client IP, an app name), at most `max_keys` of them; every new key
+/// shares one overflow bucket while the map is full of active ones.
+#[derive(Debug)]
+pub struct Limiter<K> {
+    inner: Mutex<Buckets<K>>,
+}
+
+#[derive(Debug)]
+struct Buckets<K> {
+    by_key: HashMap<K, Bucket>,
+    overflow: Option<Bucket>,
+}
+
+impl<K> Default for Limiter<K> {
+    fn default() -> Limiter<K> {
+        Limiter {
+            inner: Mutex::new(Buckets {
+                by_key: HashMap::new(),
+                overflow: None,
+            }),
+        }
+    }
+}
+
+impl<K: Hash + Eq> Limiter<K> {
+    /// Takes one token for `key`; when none is left, how long until one is. A key already
+    /// tracked costs no allocation.
+    pub fn check<Q>(
+        &self,
+        key: &Q,
+        rate: Rate,
+        max_keys: usize,
+        now: Instant,
+    ) -> Result<(), Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let burst = f64::from(rate.burst.max(1));
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bucket) = inner.by_key.get_mut(key) {
+            return bucket.take(rate.rate, burst, now);
+        }
+        if inner.by_key.len() >= max_keys {
+            // Forget buckets that have refilled: they behave exactly like new ones.
+            inner
+                .by_key
+                .retain(|_, b| b.tokens + elapsed(b.at, now) * rate.rate < burst);
+        }
+        if inner.by_key.len() < max_keys {
+            let bucket = inner
+                .by_key
+                .entry(key.to_owned())
+                .or_insert(Bucket::full(burst, now));
+            return bucket.take(rate.rate, burst, now);
+        }
+        inner
+            .overflow
+            .get_or_insert(Bucket::full(burst, now))
+            .take(rate.rate, burst, now)
+    }
+
+    /// Keys tracked, the overflow bucket included once used.
     pub fn len(&self) -> usize {
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).len()
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.by_key.len() + usize::from(inner.overflow.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -81,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_rate_applies() {
-        let limiter = Limiter::default();
+        let limiter = Limiter::<String>::default();
         let rate = Rate {
             rate: 2.0,
             burst: 3,
@@ -100,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_map_stays_bounded_under_many_clients() {
-        let limiter = Limiter::default();
+        let limiter = Limiter::<String>::default();
         let rate = Rate {
             rate: 1.0,
             burst: 1,
