@@ -139,18 +139,32 @@ pub enum Offer {
 /// Reports held for a window after their first arrival, keyed by id; a later report with
 /// the same id replaces the held value. When the window ends the value is released to be
 /// observed once, and the id is remembered for another window so stragglers are dropped.
-/// One lock guards both, so an offer takes it once. Once [`Holding::close`]d (at shutdown),
-/// nothing more is held: first reports pass straight through, re-reports are dropped.
+/// Held values and remembered ids share one map, so an offer costs one lookup in it (at a
+/// million beacons a minute the map is far larger than the CPU caches, and each lookup is a
+/// cache miss) under one lock. Once [`Holding::close`]d (at shutdown), nothing more is held:
+/// first reports pass straight through, re-reports are dropped.
 #[derive(Debug)]
 pub struct Holding<T> {
     inner: Mutex<HoldInner<T>>,
 }
 
 #[derive(Debug)]
+enum Slot<T> {
+    /// Waiting out its window; its first arrival is in `order`.
+    Held(T),
+    /// Observed; reports of the id are dropped until this instant (also in `released`).
+    Released(Instant),
+}
+
+#[derive(Debug)]
 struct HoldInner<T> {
-    held: HashKeyed<T>,
+    slots: HashKeyed<Slot<T>>,
+    /// Slots that are `Held`.
+    held: usize,
+    /// Held ids by first arrival.
     order: VecDeque<(Instant, u64)>,
-    released: TtlInner,
+    /// Released ids by the end of their remembering.
+    released: VecDeque<(Instant, u64)>,
     closed: bool,
 }
 
@@ -158,12 +172,45 @@ impl<T> Default for Holding<T> {
     fn default() -> Holding<T> {
         Holding {
             inner: Mutex::new(HoldInner {
-                held: HashKeyed::default(),
+                slots: HashKeyed::default(),
+                held: 0,
                 order: VecDeque::new(),
-                released: TtlInner::default(),
+                released: VecDeque::new(),
                 closed: false,
             }),
         }
+    }
+}
+
+impl<T> HoldInner<T> {
+    /// Forgets released ids whose time is over, and the oldest beyond `max` of them.
+    fn sweep(&mut self, now: Instant, max: usize) {
+        while let Some(&(until, key)) = self.released.front() {
+            if until > now && self.released.len() <= max {
+                break;
+            }
+            self.released.pop_front();
+            // The id may be held again by now (released, forgotten, reported anew).
+            if matches!(self.slots.get(&key), Some(Slot::Released(u)) if *u == until) {
+                self.slots.remove(&key);
+            }
+        }
+    }
+
+    /// Releases the held report `key`: its value, and the id remembered for `window`.
+    fn release(&mut self, key: u64, now: Instant, window: Duration, max: usize) -> Option<T> {
+        let until = now + window;
+        let slot = self.slots.get_mut(&key)?;
+        let Slot::Held(_) = slot else {
+            return None;
+        };
+        let Slot::Held(value) = std::mem::replace(slot, Slot::Released(until)) else {
+            unreachable!("the slot was just seen held");
+        };
+        self.held -= 1;
+        self.released.push_back((until, key));
+        self.sweep(now, max);
+        Some(value)
     }
 }
 
@@ -179,25 +226,30 @@ impl<T> Holding<T> {
         max: usize,
     ) -> (Offer, Option<T>) {
         let mut inner = self.lock();
-        if inner.released.contains(hash, now) {
-            return (Offer::Late, None);
+        match inner.slots.get_mut(&hash) {
+            Some(Slot::Released(until)) if *until > now => return (Offer::Late, None),
+            Some(Slot::Held(held)) => {
+                *held = value;
+                return (Offer::Replaced, None);
+            }
+            // Absent, or remembered past its time: a first report.
+            _ => {}
         }
         if inner.closed {
-            inner.released.insert(hash, now, window, max);
+            let until = now + window;
+            inner.slots.insert(hash, Slot::Released(until));
+            inner.released.push_back((until, hash));
+            inner.sweep(now, max);
             return (Offer::Passed, Some(value));
         }
-        if let Some(slot) = inner.held.get_mut(&hash) {
-            *slot = value;
-            return (Offer::Replaced, None);
-        }
         let mut evicted = None;
-        if inner.held.len() >= max {
+        if inner.held >= max {
             if let Some((_, oldest)) = inner.order.pop_front() {
-                evicted = inner.held.remove(&oldest);
-                inner.released.insert(oldest, now, window, max);
+                evicted = inner.release(oldest, now, window, max);
             }
         }
-        inner.held.insert(hash, value);
+        inner.slots.insert(hash, Slot::Held(value));
+        inner.held += 1;
         inner.order.push_back((now, hash));
         (Offer::Held, evicted)
     }
@@ -211,11 +263,11 @@ impl<T> Holding<T> {
                 break;
             }
             inner.order.pop_front();
-            if let Some(value) = inner.held.remove(&key) {
+            if let Some(value) = inner.release(key, now, window, max_remembered) {
                 out.push(value);
-                inner.released.insert(key, now, window, max_remembered);
             }
         }
+        inner.sweep(now, max_remembered);
         out
     }
 
@@ -224,22 +276,27 @@ impl<T> Holding<T> {
     pub fn close(&self, now: Instant, window: Duration, max_remembered: usize) -> Vec<T> {
         let mut inner = self.lock();
         inner.closed = true;
-        let mut out = Vec::with_capacity(inner.held.len());
+        let mut out = Vec::with_capacity(inner.held);
         while let Some((_, key)) = inner.order.pop_front() {
-            if let Some(value) = inner.held.remove(&key) {
+            if let Some(value) = inner.release(key, now, window, max_remembered) {
                 out.push(value);
-                inner.released.insert(key, now, window, max_remembered);
             }
         }
         out
     }
 
+    /// Reports held now.
     pub fn len(&self) -> usize {
-        self.lock().held.len()
+        self.lock().held
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Ids remembered as released now (for tests of the bound).
+    pub fn remembered(&self) -> usize {
+        self.lock().released.len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HoldInner<T>> {
@@ -306,6 +363,38 @@ mod tests {
         );
         assert_eq!(hold.offer(key_hash("c"), 5, t0, W, 10), (Offer::Late, None));
         assert!(hold.is_empty());
+    }
+
+    #[test]
+    fn a_released_id_is_forgotten_after_its_window_and_may_be_held_again() {
+        let hold = Holding::default();
+        let t0 = Instant::now();
+        hold.offer(key_hash("a"), 1, t0, W, 10);
+        assert_eq!(hold.due(t0 + W, W, 10), vec![1]);
+        assert_eq!(hold.remembered(), 1);
+        let later = t0 + W + W + Duration::from_secs(1);
+        assert_eq!(
+            hold.offer(key_hash("a"), 2, later, W, 10),
+            (Offer::Held, None)
+        );
+        assert_eq!(hold.len(), 1);
+        // The old remembering, swept now, must not forget the new held report.
+        assert!(hold.due(later, W, 10).is_empty());
+        assert_eq!(hold.remembered(), 0);
+        assert_eq!(hold.due(later + W, W, 10), vec![2]);
+    }
+
+    #[test]
+    fn remembered_ids_stay_within_the_bound() {
+        let hold = Holding::default();
+        let t0 = Instant::now();
+        for i in 0..100 {
+            hold.offer(key_hash(&i.to_string()), i, t0, W, 10);
+        }
+        assert_eq!(hold.len(), 10);
+        assert!(hold.remembered() <= 10);
+        assert_eq!(hold.due(t0 + W, W, 10).len(), 10);
+        assert!(hold.remembered() <= 10);
     }
 
     #[test]
