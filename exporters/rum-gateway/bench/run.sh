@@ -42,6 +42,8 @@ free_port() {
 
 echo "bench: building rum-gateway (release)" >&2
 (cd "$root" && cargo build --release -q -p rum-gateway)
+# The machine may be shared: its load average once built and at the end goes in the report.
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 binary="${CARGO_TARGET_DIR:-$root/target}/release/rum-gateway"
 
 # nginx answering 204 to everything, two workers like the gateway's two runtime threads.
@@ -179,8 +181,9 @@ cat > "$crate/BENCHMARKS.md" <<MD
 Written by \`bench/run.sh\` (\`make bench\`); rerun it to refresh. Numbers are from one run.
 
 - Date: $(date -u +%Y-%m-%dT%H:%MZ)
-- Machine: $(nproc) CPUs ($cpu), $mem memory, shared with other work; wrk, nginx and the
-  gateway all ran on it, over loopback.
+- Machine: $(nproc) CPUs ($cpu), $mem memory, load average
+  (1, 5, 15 min) $load_start after the build and $(cut -d' ' -f1-3 /proc/loadavg) at the end; wrk, nginx
+  and the gateway all ran on it, over loopback.
 - Load: wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), $THREADS threads, $CONNECTIONS connections, script \`bench/rum.lua\`: every
   other request a Grafana Faro payload (POST /collect, ~1.7 KB, 4 web-vitals measurements) or a
   web-vitals beacon (POST /beacon, ~0.7 KB, an array of 4 Metric objects), each for one of
