@@ -1,4 +1,4 @@
-//! The probers, one file each, all of one signature and chosen from [`PROBERS`].
+//! The probers, one file each, all of one signature and chosen by [`run`].
 
 mod peer;
 mod stun;
@@ -24,21 +24,22 @@ use crate::names::{self, stage};
 use crate::probe::{self, Deadline, Failure};
 use crate::target::HostPort;
 
-/// What one probe of one kind does: metrics and logs into `ctx`, `Err` for the failed stage.
-pub type ProbeFn = for<'a> fn(
-    &'a Module,
-    &'a str,
-    &'a mut ProbeContext,
-    Deadline,
-) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>>;
-
-/// Every prober kind with its prober; adding a kind adds a line here and a file.
-pub const PROBERS: [(ProberKind, ProbeFn); 4] = [
-    (ProberKind::Stun, stun::run),
-    (ProberKind::Turn, turn::run),
-    (ProberKind::Peer, peer::run),
-    (ProberKind::Whip, whip::run),
-];
+/// Runs the module's kind of probe: metrics and logs into `ctx`, `Err` for the failed stage.
+/// Each kind's future is boxed: the caller's future holds a pointer, not room for the
+/// largest kind.
+fn run<'a>(
+    module: &'a Module,
+    target: &'a str,
+    ctx: &'a mut ProbeContext,
+    deadline: Deadline,
+) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>> {
+    match module.prober {
+        ProberKind::Stun => Box::pin(stun::probe(module, target, ctx, deadline)),
+        ProberKind::Turn => Box::pin(turn::probe(module, target, ctx, deadline)),
+        ProberKind::Peer => Box::pin(peer::probe(module, target, ctx, deadline)),
+        ProberKind::Whip => Box::pin(whip::probe(module, target, ctx, deadline)),
+    }
+}
 
 /// The exporter's prober: bounds concurrent probes, dispatches to the module's kind and
 /// reports the failed stage.
@@ -91,11 +92,6 @@ impl Prober<Config> for WebrtcProber {
         self.in_flight.inc();
         let _in_flight = InFlight(self.in_flight.clone());
         let deadline = Deadline::for_probe(ctx);
-        let run = PROBERS
-            .iter()
-            .find(|(kind, _)| *kind == module.prober)
-            .map(|(_, run)| *run)
-            .expect("every prober kind is in the table");
         let Err(failure) = run(module, target, ctx, deadline).await else {
             return true;
         };

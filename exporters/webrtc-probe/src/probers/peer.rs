@@ -10,10 +10,8 @@
 //! application-level echoes. The relay acceptance wait is set to zero: a probe has no better
 //! pair to wait for.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,16 +43,7 @@ const ECHO_QUEUE: usize = 1024;
 /// The longest closing the two peer connections may take.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
 
-pub fn run<'a>(
-    module: &'a Module,
-    target: &'a str,
-    ctx: &'a mut ProbeContext,
-    deadline: Deadline,
-) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>> {
-    Box::pin(probe(module, target, ctx, deadline))
-}
-
-async fn probe(
+pub(super) async fn probe(
     module: &Module,
     target: &str,
     ctx: &mut ProbeContext,

@@ -1,8 +1,6 @@
 //! The `stun` prober: one Binding request over UDP, TCP or TLS; round-trip time and the
 //! family of the reflexive address.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Instant;
 
 use exporter_kit::ProbeContext;
@@ -13,16 +11,7 @@ use crate::names::{self, stage};
 use crate::probe::{self, Deadline, Failure};
 use crate::target;
 
-pub fn run<'a>(
-    module: &'a Module,
-    target: &'a str,
-    ctx: &'a mut ProbeContext,
-    deadline: Deadline,
-) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>> {
-    Box::pin(probe(module, target, ctx, deadline))
-}
-
-async fn probe(
+pub(super) async fn probe(
     module: &Module,
     target: &str,
     ctx: &mut ProbeContext,

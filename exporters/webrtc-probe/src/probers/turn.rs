@@ -1,10 +1,8 @@
 //! The `turn` prober: an allocation over UDP, TCP or TLS, then a second allocation, a
 //! permission each way, and a stream of messages from the first relay to the second and back.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
 use exporter_kit::ProbeContext;
@@ -21,16 +19,7 @@ use crate::target::{self, HostPort};
 /// The longest the final deallocations may take; they are courtesy, not measurement.
 const RELEASE_WAIT: Duration = Duration::from_millis(500);
 
-pub fn run<'a>(
-    module: &'a Module,
-    target: &'a str,
-    ctx: &'a mut ProbeContext,
-    deadline: Deadline,
-) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>> {
-    Box::pin(probe(module, target, ctx, deadline))
-}
-
-async fn probe(
+pub(super) async fn probe(
     module: &Module,
     target: &str,
     ctx: &mut ProbeContext,

@@ -13,9 +13,7 @@
 //! candidates are all in its answer, and it learns ours as peer-reflexive candidates from our
 //! connectivity checks, so no trickle PATCH is needed.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -49,16 +47,7 @@ const CLOSE_WAIT: Duration = Duration::from_millis(500);
 /// How long the probe's DTLS certificate is valid; it lives for one probe.
 const CERTIFICATE_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
-pub fn run<'a>(
-    module: &'a Module,
-    target: &'a str,
-    ctx: &'a mut ProbeContext,
-    deadline: Deadline,
-) -> Pin<Box<dyn Future<Output = Result<(), Failure>> + Send + 'a>> {
-    Box::pin(probe(module, target, ctx, deadline))
-}
-
-async fn probe(
+pub(super) async fn probe(
     module: &Module,
     target: &str,
     ctx: &mut ProbeContext,
