@@ -5,8 +5,10 @@
 mod fault;
 mod pages;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +26,28 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use fault::{Fault, FaultSwitch};
+
+/// The body of each of the crate's binaries: logs to stderr, runs `serve` on a new runtime and
+/// turns its error into a log line and a failing exit code.
+pub fn main_with(serve: impl Future<Output = std::io::Result<()>>, name: &str) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "could not start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "{name} failed");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Flags of the demo application.
 #[derive(clap::Parser, Debug, Clone)]

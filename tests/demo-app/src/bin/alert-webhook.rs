@@ -43,23 +43,7 @@ struct AppState {
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!(%error, "could not start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(options)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "alert-webhook failed");
-            ExitCode::FAILURE
-        }
-    }
+    demo_app::main_with(serve(options), "alert-webhook")
 }
 
 async fn serve(options: Options) -> std::io::Result<()> {
