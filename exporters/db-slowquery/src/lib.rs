@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod metrics;
 pub mod mysql;
 pub mod names;
+mod polling;
 pub mod postgres;
 pub mod slowlog;
 pub mod stats;

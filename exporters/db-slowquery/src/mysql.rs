@@ -15,6 +15,7 @@ use mysql_async::{Conn, Opts, Row};
 use crate::aggregate::{Key, Observation, Totals};
 use crate::config::SourceConfig;
 use crate::exporter::{lock, Shared};
+use crate::polling;
 
 const DIGEST_SQL: &str = "SELECT COALESCE(SCHEMA_NAME, ''), DIGEST, COALESCE(DIGEST_TEXT, ''), \
      COUNT_STAR, SUM_TIMER_WAIT, SUM_LOCK_TIME, SUM_ROWS_SENT, SUM_ROWS_EXAMINED, \
@@ -26,7 +27,6 @@ const RUNNING_SQL: &str = "SELECT COUNT(*), CAST(COALESCE(MAX(TIME), 0) AS DOUBL
 
 /// performance_schema timers count picoseconds.
 const PICOSECONDS: f64 = 1e12;
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// One digest row's cumulative values and when the row was created.
 #[derive(Clone)]
@@ -44,18 +44,17 @@ pub async fn run(config: SourceConfig, shared: Shared) {
             Ok(mut conn) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(source = %config.name, "connected to MySQL");
-                poll_until_error(&config, &shared, &mut conn, &mut previous).await;
+                let poll_once = async || poll(&config, &shared, &mut conn, &mut previous).await;
+                polling::until_error(&config, "MySQL", poll_once).await;
                 let _ = conn.disconnect().await;
             }
             Err(error) => {
                 tracing::warn!(source = %config.name, %error, "could not connect to MySQL");
             }
         }
-        crate::postgres::set_down(&shared, &config.name);
+        polling::set_down(&shared, &config.name);
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2)
-            .min(MAX_BACKOFF)
-            .min(config.interval().max(Duration::from_secs(1)));
+        backoff = polling::next_backoff(backoff, &config);
     }
 }
 
@@ -69,31 +68,6 @@ async fn connect(config: &SourceConfig) -> Result<Conn, String> {
         .await
         .map_err(|_| "timed out connecting".to_string())?
         .map_err(|e| e.to_string())
-}
-
-async fn poll_until_error(
-    config: &SourceConfig,
-    shared: &Shared,
-    conn: &mut Conn,
-    previous: &mut HashMap<(String, String), Cumulative>,
-) {
-    let mut ticker = tokio::time::interval(config.interval());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let timeout = config.interval().max(Duration::from_secs(5));
-        match tokio::time::timeout(timeout, poll(config, shared, conn, previous)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::warn!(source = %config.name, %error, "could not poll MySQL");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(source = %config.name, "polling MySQL timed out");
-                return;
-            }
-        }
-    }
 }
 
 async fn poll(

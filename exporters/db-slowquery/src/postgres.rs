@@ -16,6 +16,7 @@ use tokio_postgres::{Client, NoTls};
 use crate::aggregate::{Key, Observation, Totals};
 use crate::config::SourceConfig;
 use crate::exporter::{lock, Shared};
+use crate::polling;
 
 /// PostgreSQL 13 (pg_stat_statements 1.8) has neither `toplevel` nor `pg_stat_statements_info()`.
 const STATS_SQL_13: &str = "SELECT s.userid::oid::bigint, s.dbid::oid::bigint, true, s.queryid, \
@@ -36,7 +37,6 @@ const RUNNING_SQL: &str =
      FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() \
      AND query_start < now() - make_interval(secs => $1)";
 
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// One row's identity in `pg_stat_statements`.
 type RowKey = (i64, i64, bool, i64);
@@ -65,27 +65,16 @@ pub async fn run(config: SourceConfig, shared: Shared) {
             Ok(client) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(source = %config.name, "connected to PostgreSQL");
-                poll_until_error(&config, &shared, &client, &mut previous).await;
+                let poll_once = async || poll(&config, &shared, &client, &mut previous).await;
+                polling::until_error(&config, "PostgreSQL", poll_once).await;
             }
             Err(error) => {
                 tracing::warn!(source = %config.name, %error, "could not connect to PostgreSQL");
             }
         }
-        set_down(&shared, &config.name);
+        polling::set_down(&shared, &config.name);
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2)
-            .min(MAX_BACKOFF)
-            .min(config.interval().max(Duration::from_secs(1)));
-    }
-}
-
-/// Marks a source down after a failed connection or poll.
-pub fn set_down(shared: &Shared, name: &str) {
-    if let Some(state) = lock(shared).get_mut(name) {
-        state.up = false;
-        state.errors += 1;
-        state.running = 0;
-        state.longest_running = 0.0;
+        backoff = polling::next_backoff(backoff, &config);
     }
 }
 
@@ -108,31 +97,6 @@ async fn connect(config: &SourceConfig) -> Result<Client, String> {
         let _ = connection.await;
     });
     Ok(client)
-}
-
-async fn poll_until_error(
-    config: &SourceConfig,
-    shared: &Shared,
-    client: &Client,
-    previous: &mut Previous,
-) {
-    let mut ticker = tokio::time::interval(config.interval());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let timeout = config.interval().max(Duration::from_secs(5));
-        match tokio::time::timeout(timeout, poll(config, shared, client, previous)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::warn!(source = %config.name, %error, "could not poll PostgreSQL");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(source = %config.name, "polling PostgreSQL timed out");
-                return;
-            }
-        }
-    }
 }
 
 async fn poll(
