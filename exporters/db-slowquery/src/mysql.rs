@@ -44,8 +44,15 @@ pub async fn run(config: SourceConfig, shared: Shared) {
             Ok(mut conn) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(source = %config.name, "connected to MySQL");
-                let poll_once = async || poll(&config, &shared, &mut conn, &mut previous).await;
-                polling::until_error(&config, "MySQL", poll_once).await;
+                let mut clock = polling::Clock::new(&config);
+                while clock
+                    .poll(
+                        &config,
+                        "MySQL",
+                        poll(&config, &shared, &mut conn, &mut previous),
+                    )
+                    .await
+                {}
                 let _ = conn.disconnect().await;
             }
             Err(error) => {

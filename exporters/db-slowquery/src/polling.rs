@@ -1,7 +1,8 @@
 //! What the database sources (`mysql_digest`, `postgres`) share: polling on the source's
-//! interval under a timeout, the reconnection backoff, and marking a source down.
+//! interval under a timeout ([`Clock`]), the reconnection backoff, and marking a source down.
 
 use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
 
 use crate::config::SourceConfig;
@@ -12,28 +13,42 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The shortest time a poll may take before it counts as hung, whatever the interval.
 const MIN_POLL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Calls `poll` on the source's interval until it fails or outlasts its timeout (the
-/// interval, at least 5 s), and logs why; the caller then reconnects. `database` names the
-/// server's kind in the log.
-pub async fn until_error<E: Display>(
-    config: &SourceConfig,
-    database: &str,
-    mut poll: impl AsyncFnMut() -> Result<(), E>,
-) {
-    let mut ticker = tokio::time::interval(config.interval());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let timeout = config.interval().max(MIN_POLL_TIMEOUT);
-    loop {
-        ticker.tick().await;
-        match tokio::time::timeout(timeout, poll()).await {
-            Ok(Ok(())) => {}
+/// The pace of one connection's polls: one each interval, each under a timeout (the interval,
+/// at least 5 s).
+pub struct Clock {
+    ticker: tokio::time::Interval,
+    timeout: Duration,
+}
+
+impl Clock {
+    pub fn new(config: &SourceConfig) -> Clock {
+        let mut ticker = tokio::time::interval(config.interval());
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Clock {
+            ticker,
+            timeout: config.interval().max(MIN_POLL_TIMEOUT),
+        }
+    }
+
+    /// Waits for the next tick and runs `poll` under the timeout: false, and logged, when it
+    /// failed or timed out, so the caller reconnects. `database` names the server's kind in
+    /// the log.
+    pub async fn poll<E: Display>(
+        &mut self,
+        config: &SourceConfig,
+        database: &str,
+        poll: impl Future<Output = Result<(), E>>,
+    ) -> bool {
+        self.ticker.tick().await;
+        match tokio::time::timeout(self.timeout, poll).await {
+            Ok(Ok(())) => true,
             Ok(Err(error)) => {
                 tracing::warn!(source = %config.name, %error, "could not poll {database}");
-                return;
+                false
             }
             Err(_) => {
                 tracing::warn!(source = %config.name, "polling {database} timed out");
-                return;
+                false
             }
         }
     }

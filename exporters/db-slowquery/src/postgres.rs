@@ -37,7 +37,6 @@ const RUNNING_SQL: &str =
      FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() \
      AND query_start < now() - make_interval(secs => $1)";
 
-
 /// One row's identity in `pg_stat_statements`.
 type RowKey = (i64, i64, bool, i64);
 
@@ -65,8 +64,15 @@ pub async fn run(config: SourceConfig, shared: Shared) {
             Ok(client) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(source = %config.name, "connected to PostgreSQL");
-                let poll_once = async || poll(&config, &shared, &client, &mut previous).await;
-                polling::until_error(&config, "PostgreSQL", poll_once).await;
+                let mut clock = polling::Clock::new(&config);
+                while clock
+                    .poll(
+                        &config,
+                        "PostgreSQL",
+                        poll(&config, &shared, &client, &mut previous),
+                    )
+                    .await
+                {}
             }
             Err(error) => {
                 tracing::warn!(source = %config.name, %error, "could not connect to PostgreSQL");
