@@ -51,11 +51,13 @@ struct Held {
 
 impl Gateway {
     pub fn new(config: watch::Receiver<Arc<Config>>, metrics: Arc<RumMetrics>) -> Arc<Gateway> {
+        let ip_limiter = Limiter::counting(metrics.rate_limit_shared("ip"));
+        let app_limiter = Limiter::counting(metrics.rate_limit_shared("app"));
         Arc::new(Gateway {
             config,
             metrics,
-            ip_limiter: Limiter::default(),
-            app_limiter: Limiter::default(),
+            ip_limiter,
+            app_limiter,
             idempotency: TtlSet::default(),
             agents: useragent::Agents::default(),
             pages: PageCaps::default(),

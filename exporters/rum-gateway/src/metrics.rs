@@ -178,6 +178,7 @@ pub struct RumMetrics {
     pub overflow: PromFamily<Labels, Counter>,
     pub deduplicated: PromFamily<Labels, Counter>,
     pub table_resets: PromFamily<Labels, Counter>,
+    pub rate_limit_shared: PromFamily<Labels, Counter>,
     pub pending: Gauge,
     /// The series of the one-label counter families above, resolved once per (family,
     /// value): counting then takes a read lock and a short scan, with no label set to
@@ -212,6 +213,7 @@ impl RumMetrics {
             overflow: PromFamily::default(),
             deduplicated: PromFamily::default(),
             table_resets: PromFamily::default(),
+            rate_limit_shared: PromFamily::default(),
             pending: Gauge::default(),
             static_series: RwLock::new(Vec::new()),
         };
@@ -244,6 +246,12 @@ impl RumMetrics {
             names::TABLE_RESETS,
             "Times a full lookup table (label_sets, user_agents) was emptied to start again",
             self.table_resets.clone(),
+        );
+        registry.register(
+            names::RATE_LIMIT_SHARED,
+            "Requests checked against the one rate-limit bucket new clients (ip) or apps (app) \
+             share while limits.max_tracked_ips of them are tracked and active",
+            self.rate_limit_shared.clone(),
         );
         registry.register(
             names::PENDING_METRICS,
@@ -318,6 +326,14 @@ impl RumMetrics {
     /// Counts one lookup table emptied because it was full.
     pub fn count_table_reset(&self, table: &'static str) {
         self.count(&self.table_resets, names::TABLE, table);
+    }
+
+    /// The counter of requests that the `limiter` (`ip`, `app`) checked against its shared
+    /// bucket; created at start, so it shows 0 until the cap is reached.
+    pub fn rate_limit_shared(&self, limiter: &'static str) -> Counter {
+        self.rate_limit_shared
+            .get_or_create(&vec![(names::LIMITER, LabelValue::Static(limiter))])
+            .clone()
     }
 
     /// Counts one in the series of `family` whose one label `name` is `value`.

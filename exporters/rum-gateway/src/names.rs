@@ -168,6 +168,7 @@ pub const INTAKE: &str = "intake";
 pub const REASON: &str = "reason";
 pub const LABEL: &str = "label";
 pub const TABLE: &str = "table";
+pub const LIMITER: &str = "limiter";
 
 /// The value every label takes when a cap folds a series.
 pub const OTHER: &str = "other";
@@ -179,3 +180,4 @@ pub const LABEL_OVERFLOW: &str = "rum_label_overflow";
 pub const DEDUPLICATED: &str = "rum_deduplicated";
 pub const PENDING_METRICS: &str = "rum_pending_metrics";
 pub const TABLE_RESETS: &str = "rum_lookup_table_resets";
+pub const RATE_LIMIT_SHARED: &str = "rum_rate_limit_shared_bucket";

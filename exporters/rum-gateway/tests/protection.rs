@@ -178,6 +178,33 @@ fn rate_limits_answer_429_with_retry_after_per_ip_and_per_app() {
 }
 
 #[test]
+fn clients_beyond_the_tracked_limit_share_one_counted_bucket() {
+    // A bucket refills in 100 s, so none is forgotten during the test, however slow.
+    let config = "limits:\n  per_ip: {rate: 0.01, burst: 1}\n  max_tracked_ips: 2\ntrusted_proxies: [\"127.0.0.0/8\"]\n";
+    let gw = Gateway::start(config);
+    let from = |client: &str, status: u16| {
+        gw.post_expect(
+            "/beacon",
+            lcp("shop"),
+            &[("x-forwarded-for", client)],
+            status,
+        );
+    };
+    // Two clients take their own buckets and empty them.
+    from("198.51.100.1", 202);
+    from("198.51.100.2", 202);
+    let shared =
+        |m: &common::Metrics| m.sum("rum_rate_limit_shared_bucket_total", &[("limiter", "ip")]);
+    assert_eq!(shared(&gw.metrics()), 0.0);
+    // The next clients share one bucket of burst 1: the first passes, the second waits.
+    from("198.51.100.3", 202);
+    from("198.51.100.4", 429);
+    let metrics = gw.metrics();
+    assert_eq!(shared(&metrics), 2.0);
+    assert_eq!(metrics.rejected("rate_limited_ip"), 1.0);
+}
+
+#[test]
 fn forwarded_client_ips_and_country_are_believed_only_from_trusted_proxies() {
     let config = "limits:\n  per_ip: {rate: 1, burst: 1}\ntrusted_proxies: [\"127.0.0.0/8\"]\ncountry_header: CF-IPCountry\n";
     let gw = Gateway::start(config);

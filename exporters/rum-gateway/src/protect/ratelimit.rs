@@ -6,7 +6,14 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use exporter_kit::prometheus_client::metrics::counter::Counter;
+
 use crate::config::Rate;
+
+/// The least time between two sweeps of a full map for refilled buckets: a sweep walks every
+/// key, so while the map is full of active clients a new client costs one walk a second at
+/// most, not one each.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -36,25 +43,37 @@ impl Bucket {
 }
 
 /// Buckets by key (a client IP, an app name), at most `max_keys` of them; every new key
-/// shares one overflow bucket while the map is full of active ones.
+/// shares one overflow bucket while the map is full of active ones, and each request taken
+/// from that bucket is counted.
 #[derive(Debug)]
 pub struct Limiter<K> {
     inner: Mutex<Buckets<K>>,
+    shared: Counter,
 }
 
 #[derive(Debug)]
 struct Buckets<K> {
     by_key: HashMap<K, Bucket>,
     overflow: Option<Bucket>,
+    last_sweep: Option<Instant>,
 }
 
 impl<K> Default for Limiter<K> {
     fn default() -> Limiter<K> {
+        Limiter::counting(Counter::default())
+    }
+}
+
+impl<K> Limiter<K> {
+    /// A limiter that counts in `shared` each request checked against the overflow bucket.
+    pub fn counting(shared: Counter) -> Limiter<K> {
         Limiter {
             inner: Mutex::new(Buckets {
                 by_key: HashMap::new(),
                 overflow: None,
+                last_sweep: None,
             }),
+            shared,
         }
     }
 }
@@ -78,11 +97,15 @@ impl<K: Hash + Eq> Limiter<K> {
         if let Some(bucket) = inner.by_key.get_mut(key) {
             return bucket.take(rate.rate, burst, now);
         }
-        if inner.by_key.len() >= max_keys {
+        let sweep_due = inner
+            .last_sweep
+            .is_none_or(|at| elapsed(at, now) >= SWEEP_INTERVAL.as_secs_f64());
+        if inner.by_key.len() >= max_keys && sweep_due {
             // Forget buckets that have refilled: they behave exactly like new ones.
             inner
                 .by_key
                 .retain(|_, b| b.tokens + elapsed(b.at, now) * rate.rate < burst);
+            inner.last_sweep = Some(now);
         }
         if inner.by_key.len() < max_keys {
             let bucket = inner
@@ -91,6 +114,7 @@ impl<K: Hash + Eq> Limiter<K> {
                 .or_insert(Bucket::full(burst, now));
             return bucket.take(rate.rate, burst, now);
         }
+        self.shared.inc();
         inner
             .overflow
             .get_or_insert(Bucket::full(burst, now))
@@ -152,5 +176,55 @@ mod tests {
             let _ = limiter.check(&i.to_string(), rate, 100, t0);
         }
         assert!(limiter.len() <= 101);
+    }
+
+    #[test]
+    fn new_keys_share_a_counted_bucket_while_the_map_is_full_of_active_ones() {
+        let shared = Counter::default();
+        let limiter = Limiter::<String>::counting(shared.clone());
+        let rate = Rate {
+            rate: 1.0,
+            burst: 2,
+        };
+        let t0 = Instant::now();
+        // Two clients drain their buckets: the map is full of active ones.
+        for key in ["a", "b"] {
+            assert!(limiter.check(key, rate, 2, t0).is_ok());
+            assert!(limiter.check(key, rate, 2, t0).is_ok());
+        }
+        assert_eq!(shared.get(), 0);
+        // New clients share one bucket (burst 2), each request counted.
+        assert!(limiter.check("c", rate, 2, t0).is_ok());
+        assert!(limiter.check("d", rate, 2, t0).is_ok());
+        assert!(limiter.check("e", rate, 2, t0).is_err());
+        assert_eq!(shared.get(), 3);
+        // Once a and b have refilled and a second has passed since the last sweep, they are
+        // forgotten and a new client gets a bucket of its own.
+        let later = t0 + Duration::from_secs(3);
+        assert!(limiter.check("f", rate, 2, later).is_ok());
+        assert_eq!(shared.get(), 3);
+        assert_eq!(limiter.len(), 2, "f's bucket and the shared one");
+    }
+
+    #[test]
+    fn a_full_map_is_swept_at_most_once_a_second() {
+        let shared = Counter::default();
+        let limiter = Limiter::<String>::counting(shared.clone());
+        let rate = Rate {
+            rate: 10.0,
+            burst: 1,
+        };
+        let t0 = Instant::now();
+        assert!(limiter.check("a", rate, 1, t0).is_ok());
+        // Full of an active client: the sweep frees nothing, "b" takes the shared bucket.
+        assert!(limiter.check("b", rate, 1, t0).is_ok());
+        // "a" refills within 0.1 s, but the map was swept less than a second ago.
+        let soon = t0 + Duration::from_millis(500);
+        assert!(limiter.check("c", rate, 1, soon).is_ok());
+        assert_eq!(shared.get(), 2);
+        // A second after the sweep, "a" is forgotten and "d" gets its own bucket.
+        let later = t0 + Duration::from_millis(1100);
+        assert!(limiter.check("d", rate, 1, later).is_ok());
+        assert_eq!(shared.get(), 2);
     }
 }
