@@ -250,7 +250,7 @@ impl RumMetrics {
         registry.register(
             names::RATE_LIMIT_SHARED,
             "Requests checked against the one rate-limit bucket new clients (ip) or apps (app) \
-             share while limits.max_tracked_ips of them are tracked and active",
+             share while limits.max_tracked_ips of them are tracked",
             self.rate_limit_shared.clone(),
         );
         registry.register(
