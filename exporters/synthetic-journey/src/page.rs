@@ -197,8 +197,15 @@ pub fn act(
     page.take_started();
     action(page, until).map_err(|e| e.to_string())?;
     // One round trip to the page: what the input events started is reported before its answer.
-    evaluate(page, "0", until).map_err(|e| e.to_string())?;
-    if !page.navigation().started {
+    // The browser refuses it ("Inspected target navigated or closed") when the document it
+    // ran in went away under it, which is itself the sign that a navigation began (seen
+    // after pressing Enter in a form, now and then).
+    let navigated = match evaluate(page, "0", until) {
+        Ok(_) => false,
+        Err(ScriptError::Call(CdpError::Refused { .. })) => true,
+        Err(error) => return Err(error.to_string()),
+    };
+    if !navigated && !page.navigation().started {
         return Ok(());
     }
     match page.wait_for(until, |n| n.stopped) {
