@@ -44,13 +44,9 @@ pub async fn run(config: SourceConfig, shared: Shared) {
             Ok(mut conn) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(source = %config.name, "connected to MySQL");
-                let mut clock = polling::Clock::new(&config);
+                let mut clock = polling::Clock::new(&config, "MySQL");
                 while clock
-                    .poll(
-                        &config,
-                        "MySQL",
-                        poll(&config, &shared, &mut conn, &mut previous),
-                    )
+                    .poll(poll(&config, &shared, &mut conn, &mut previous))
                     .await
                 {}
                 let _ = conn.disconnect().await;

@@ -15,39 +15,39 @@ const MIN_POLL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The pace of one connection's polls: one each interval, each under a timeout (the interval,
 /// at least 5 s).
-pub struct Clock {
+pub struct Clock<'a> {
     ticker: tokio::time::Interval,
     timeout: Duration,
+    source: &'a str,
+    database: &'static str,
 }
 
-impl Clock {
-    pub fn new(config: &SourceConfig) -> Clock {
+impl<'a> Clock<'a> {
+    /// The clock of `config`'s source; `database` names the server's kind in the log.
+    pub fn new(config: &'a SourceConfig, database: &'static str) -> Clock<'a> {
         let mut ticker = tokio::time::interval(config.interval());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Clock {
             ticker,
             timeout: config.interval().max(MIN_POLL_TIMEOUT),
+            source: &config.name,
+            database,
         }
     }
 
     /// Waits for the next tick and runs `poll` under the timeout: false, and logged, when it
-    /// failed or timed out, so the caller reconnects. `database` names the server's kind in
-    /// the log.
-    pub async fn poll<E: Display>(
-        &mut self,
-        config: &SourceConfig,
-        database: &str,
-        poll: impl Future<Output = Result<(), E>>,
-    ) -> bool {
+    /// failed or timed out, so the caller reconnects.
+    pub async fn poll<E: Display>(&mut self, poll: impl Future<Output = Result<(), E>>) -> bool {
         self.ticker.tick().await;
+        let (source, database) = (self.source, self.database);
         match tokio::time::timeout(self.timeout, poll).await {
             Ok(Ok(())) => true,
             Ok(Err(error)) => {
-                tracing::warn!(source = %config.name, %error, "could not poll {database}");
+                tracing::warn!(source = %source, %error, "could not poll {database}");
                 false
             }
             Err(_) => {
-                tracing::warn!(source = %config.name, "polling {database} timed out");
+                tracing::warn!(source = %source, "polling {database} timed out");
                 false
             }
         }

@@ -64,13 +64,9 @@ pub async fn run(config: SourceConfig, shared: Shared) {
             Ok(client) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(source = %config.name, "connected to PostgreSQL");
-                let mut clock = polling::Clock::new(&config);
+                let mut clock = polling::Clock::new(&config, "PostgreSQL");
                 while clock
-                    .poll(
-                        &config,
-                        "PostgreSQL",
-                        poll(&config, &shared, &client, &mut previous),
-                    )
+                    .poll(poll(&config, &shared, &client, &mut previous))
                     .await
                 {}
             }

@@ -97,10 +97,10 @@ impl<K: Hash + Eq> Limiter<K> {
         if let Some(bucket) = inner.by_key.get_mut(key) {
             return bucket.take(rate.rate, burst, now);
         }
-        let sweep_due = inner
-            .last_sweep
-            .is_none_or(|at| elapsed(at, now) >= SWEEP_INTERVAL.as_secs_f64());
-        if inner.by_key.len() >= max_keys && sweep_due {
+        let sweep_due = |last: Option<Instant>| {
+            last.is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_INTERVAL)
+        };
+        if inner.by_key.len() >= max_keys && sweep_due(inner.last_sweep) {
             // Forget buckets that have refilled: they behave exactly like new ones.
             inner
                 .by_key
@@ -178,14 +178,16 @@ mod tests {
         assert!(limiter.len() <= 101);
     }
 
+    /// A limiter with its shared-bucket counter, and a rate.
+    fn counted(rate: f64, burst: u32) -> (Limiter<String>, Counter, Rate) {
+        let shared = Counter::default();
+        let limiter = Limiter::counting(shared.clone());
+        (limiter, shared, Rate { rate, burst })
+    }
+
     #[test]
     fn new_keys_share_a_counted_bucket_while_the_map_is_full_of_active_ones() {
-        let shared = Counter::default();
-        let limiter = Limiter::<String>::counting(shared.clone());
-        let rate = Rate {
-            rate: 1.0,
-            burst: 2,
-        };
+        let (limiter, shared, rate) = counted(1.0, 2);
         let t0 = Instant::now();
         // Two clients drain their buckets: the map is full of active ones.
         for key in ["a", "b"] {
@@ -208,12 +210,7 @@ mod tests {
 
     #[test]
     fn a_full_map_is_swept_at_most_once_a_second() {
-        let shared = Counter::default();
-        let limiter = Limiter::<String>::counting(shared.clone());
-        let rate = Rate {
-            rate: 10.0,
-            burst: 1,
-        };
+        let (limiter, shared, rate) = counted(10.0, 1);
         let t0 = Instant::now();
         assert!(limiter.check("a", rate, 1, t0).is_ok());
         // Full of an active client: the sweep frees nothing, "b" takes the shared bucket.
