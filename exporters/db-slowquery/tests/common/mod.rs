@@ -91,9 +91,19 @@ impl MariaDb {
         }
         let dir = server_dir("mysql");
         let data = dir.path().join("data");
+        // A tmpdir of its own for temporary tables: at start a server deletes every `#sql*`
+        // file in its tmpdir, so one started beside another's bootstrap in a shared /tmp
+        // removed its temporary tables ("Unknown table 'mysql.tmp_user_sys'", seen once).
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("the server's tmpdir can be made");
+        if is_root() {
+            run(Command::new("chown").arg("mysql:mysql").arg(&tmp));
+        }
+        let tmpdir = format!("--tmpdir={}", tmp.display());
         let mut install = Command::new("mariadb-install-db");
         install
             .arg(format!("--datadir={}", data.display()))
+            .arg(&tmpdir)
             .args(["--auth-root-authentication-method=socket", "--skip-test-db"]);
         if is_root() {
             install.arg("--user=mysql");
@@ -104,6 +114,7 @@ impl MariaDb {
         server
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(&tmpdir)
             .arg(format!(
                 "--socket={}",
                 dir.path().join("mysqld.sock").display()
