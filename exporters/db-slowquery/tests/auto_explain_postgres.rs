@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Postgres, BINARY};
+use common::{wait_for_source_up, Postgres, BINARY};
 use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
 use serde_json::Value;
 
@@ -56,19 +56,7 @@ fn json_and_text_plans_of_the_server_log_are_matched_to_their_queries() {
     )
     .unwrap();
     let mut exporter = RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()]);
-    let start = Instant::now();
-    while sample(
-        &get(&exporter.url("/metrics")).1,
-        "db_slowquery_source_up{source=\"pg\"}",
-    ) != Some(1.0)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_source_up(&exporter, "pg");
 
     // pg_stat_statements keeps the first text of a query ID; the plan comes from another text
     // of the same query, so only the query ID of the log line can match it.

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{MariaDb, BINARY};
+use common::{wait_for_source_up, MariaDb, BINARY};
 use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
 use serde_json::Value;
 
@@ -90,19 +90,7 @@ fn selects_get_plans_updates_are_refused_and_failing_explains_are_counted() {
     )
     .unwrap();
     let mut exporter = RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()]);
-    let start = Instant::now();
-    while sample(
-        &get(&exporter.url("/metrics")).1,
-        "db_slowquery_source_up{source=\"app\"}",
-    ) != Some(1.0)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_source_up(&exporter, "app");
 
     db.sql(
         "USE shop;\n\

@@ -3,26 +3,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{free_port, MariaDb, BINARY};
-use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
-
-fn wait_for(exporter: &RunningExporter, what: &str, mut ok: impl FnMut(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let text = get(&exporter.url("/metrics")).1;
-        if ok(&text) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}\n{text}\n{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use common::{free_port, metrics, wait_for, MariaDb, BINARY};
+use exporter_kit::testing::{promtool_check_metrics, sample, RunningExporter};
 
 fn run_selects(db: &MariaDb, count: i32) {
     let script: String = (0..count)
@@ -89,7 +73,7 @@ fn digest_counts_are_exact_survive_a_truncate_and_an_unreachable_server_is_down(
         sample(t, &series) == Some(20.0)
     });
     std::thread::sleep(Duration::from_millis(800));
-    let text = get(&exporter.url("/metrics")).1;
+    let text = metrics(&exporter);
     assert_eq!(sample(&text, &series), Some(20.0), "nothing counted twice");
     assert_eq!(
         sample(&text, "db_slowquery_source_up{source=\"nowhere\"}"),

@@ -4,30 +4,10 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Postgres, BINARY};
-use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
-
-fn metrics(exporter: &RunningExporter) -> String {
-    get(&exporter.url("/metrics")).1
-}
-
-fn wait_for(exporter: &RunningExporter, what: &str, mut ok: impl FnMut(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        let text = metrics(exporter);
-        if ok(&text) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}\n{text}\n{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use common::{metrics, wait_for, Postgres, BINARY};
+use exporter_kit::testing::{promtool_check_metrics, sample, RunningExporter};
 
 fn run_selects(pg: &Postgres, first: i32, count: i32) {
     let script: String = (first..first + count)

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{MariaDb, BINARY};
+use common::{metrics, wait_for_source_up, MariaDb, BINARY};
 use db_slowquery::fingerprint::{fingerprint, query_id};
 use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
 
@@ -49,25 +49,8 @@ fn start(dir: &Path, log: &Path, extra: &str) -> RunningExporter {
     )
     .unwrap();
     let exporter = RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()]);
-    wait_until_up(&exporter);
+    wait_for_source_up(&exporter, "app");
     exporter
-}
-
-/// The first poll has happened (and fixed where reading starts).
-fn wait_until_up(exporter: &RunningExporter) {
-    let start = Instant::now();
-    while sample(&metrics(exporter), "db_slowquery_source_up{source=\"app\"}") != Some(1.0) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn metrics(exporter: &RunningExporter) -> String {
-    get(&exporter.url("/metrics")).1
 }
 
 /// Waits until the series has `want`, then checks it stays there (nothing counted twice).
@@ -204,7 +187,7 @@ fn entries_below_the_threshold_are_skipped_and_the_rest_bucketed_from_it() {
     )
     .unwrap();
     let exporter = RunningExporter::start(BINARY, &["--config.file", config.to_str().unwrap()]);
-    wait_until_up(&exporter);
+    wait_for_source_up(&exporter, "app");
     append(&log, &entry(QUERY, 0.01));
     append(&log, &entry(QUERY, 0.3));
     append(&log, &entry("UPDATE orders SET paid = 1 WHERE id = 3", 0.2));

@@ -11,7 +11,7 @@ use tokio::time::sleep_until;
 
 use crate::config::StreamConfig;
 use crate::names;
-use crate::probe::{self, Deadline};
+use crate::probe::{self, Deadline, Failure};
 use crate::quality::{Class, Samples, Summary};
 
 /// A path that carries messages to an echoing peer and back.
@@ -85,8 +85,29 @@ struct ClassLabels {
     class: String,
 }
 
-/// Registers the stream's figures; `with_voice` adds the MOS and quality class.
-pub fn report(ctx: &mut ProbeContext, samples: &Samples, summary: &Summary, with_voice: bool) {
+/// Logs how many messages came back `over` the path and registers the stream's figures
+/// (`with_voice` adds the MOS and quality class); a stream of which nothing came back fails
+/// at `stage`.
+pub fn conclude(
+    ctx: &mut ProbeContext,
+    samples: &Samples,
+    stage: &'static str,
+    over: &str,
+    with_voice: bool,
+) -> Result<(), Failure> {
+    ctx.log(format!(
+        "{} of {} messages came back {over}",
+        samples.round_trips.len(),
+        samples.sent
+    ));
+    let summary = samples
+        .summary()
+        .ok_or_else(|| Failure::new(stage, format!("no message came back {over}")))?;
+    report(ctx, samples, &summary, with_voice);
+    Ok(())
+}
+
+fn report(ctx: &mut ProbeContext, samples: &Samples, summary: &Summary, with_voice: bool) {
     let quantiles = [("0.5", summary.median), ("0.95", summary.p95)].map(|(q, d)| {
         let labels = QuantileLabels {
             quantile: q.to_string(),

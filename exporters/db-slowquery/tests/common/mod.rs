@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use exporter_kit::testing::{get, sample, RunningExporter};
+
 pub const BINARY: &str = env!("CARGO_BIN_EXE_db-slowquery");
 
 fn is_root() -> bool {
@@ -332,25 +334,7 @@ impl Postgres {
     }
 
     pub fn psql(&self, sql: &str) -> String {
-        run(Command::new("psql")
-            .arg("-h")
-            .arg(self.dir.path())
-            .arg("-p")
-            .arg(self.port.to_string())
-            .args([
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-            ])
-            .arg("-c")
-            .arg(sql))
+        run(self.psql_command().arg("-c").arg(sql))
     }
 }
 
@@ -388,4 +372,38 @@ fn server_user_command(args: &[&str]) -> Command {
         command.args(&args[1..]);
         command
     }
+}
+
+/// The exporter's `/metrics` text.
+pub fn metrics(exporter: &RunningExporter) -> String {
+    get(&exporter.url("/metrics")).1
+}
+
+/// Waits (up to 30 s) until the `/metrics` text satisfies `ok`, and returns that text.
+pub fn wait_for(
+    exporter: &RunningExporter,
+    what: &str,
+    mut ok: impl FnMut(&str) -> bool,
+) -> String {
+    let start = Instant::now();
+    loop {
+        let text = metrics(exporter);
+        if ok(&text) {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}\n{text}\n{}",
+            exporter.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until `source` has polled once successfully (which fixes where reading starts).
+pub fn wait_for_source_up(exporter: &RunningExporter, source: &str) {
+    let series = format!("db_slowquery_source_up{{source=\"{source}\"}}");
+    wait_for(exporter, &format!("source {source} up"), |t| {
+        sample(t, &series) == Some(1.0)
+    });
 }

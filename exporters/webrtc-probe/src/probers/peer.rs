@@ -276,16 +276,7 @@ async fn connect_and_measure(
     let mut path = ChannelPath { channel, echoes };
     let measured = stream::measure(&mut path, &module.stream, deadline).await;
     let samples = measured.map_err(|e| Failure::new(stage::STREAM, e))?;
-    ctx.log(format!(
-        "{} of {} messages echoed",
-        samples.round_trips.len(),
-        samples.sent
-    ));
-    let summary = samples
-        .summary()
-        .ok_or_else(|| Failure::new(stage::STREAM, "no message came back"))?;
-    stream::report(ctx, &samples, &summary, true);
-    Ok(())
+    stream::conclude(ctx, &samples, stage::STREAM, "over the data channel", true)
 }
 
 pub(crate) async fn has_relay_candidate(peer: &Peer) -> bool {

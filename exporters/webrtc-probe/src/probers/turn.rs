@@ -61,17 +61,7 @@ pub(super) async fn probe(
     let samples = measured.map_err(|e| Failure::new(stage::RELAY, e))?;
     release(&mut first, deadline).await;
     echo.stop(deadline).await;
-
-    ctx.log(format!(
-        "{} of {} messages came back through the relay",
-        samples.round_trips.len(),
-        samples.sent
-    ));
-    let summary = samples
-        .summary()
-        .ok_or_else(|| Failure::new(stage::RELAY, "no message came back through the relay"))?;
-    stream::report(ctx, &samples, &summary, false);
-    Ok(())
+    stream::conclude(ctx, &samples, stage::RELAY, "through the relay", false)
 }
 
 /// Connects and allocates; returns the client, the allocation and the time it took.
