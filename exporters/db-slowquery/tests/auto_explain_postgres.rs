@@ -3,31 +3,28 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{wait_for_source_up, Postgres, BINARY};
+use common::{poll, wait_for_source_up, Postgres, BINARY};
 use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
 use serde_json::Value;
 
 /// The `/queries` row of source `pg` whose normalised text is `text`, once it has a plan.
 fn planned(exporter: &RunningExporter, text: &str) -> Value {
-    let start = Instant::now();
-    loop {
-        let body = get(&exporter.url("/queries")).1;
-        let queries: Value = serde_json::from_str(&body).unwrap();
-        let row = queries[0]["queries"]
-            .as_array()
-            .and_then(|rows| rows.iter().find(|q| q["example"] == text).cloned());
-        if let Some(row) = row.filter(|r| !r["plan"].is_null()) {
-            return row;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no plan for {text}\n{body}\n{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let what = format!("a plan for {text}");
+    poll(
+        exporter,
+        "/queries",
+        &what,
+        Duration::from_secs(30),
+        |body| {
+            let queries: Value = serde_json::from_str(body).unwrap();
+            let row = queries[0]["queries"]
+                .as_array()
+                .and_then(|rows| rows.iter().find(|q| q["example"] == text).cloned());
+            row.filter(|r| !r["plan"].is_null())
+        },
+    )
 }
 
 #[test]

@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{wait_for_source_up, MariaDb, BINARY};
+use common::{poll, wait_for_source_up, MariaDb, BINARY};
 use exporter_kit::testing::{get, promtool_check_metrics, sample, RunningExporter};
 use serde_json::Value;
 
@@ -32,24 +32,20 @@ fn plan_table(plan: &Value) -> &Value {
 
 /// Waits until every (source, example prefix) row has a plan or a plan error.
 fn wait_for_plans(exporter: &RunningExporter, wanted: &[(&str, &str)]) -> Value {
-    let start = Instant::now();
-    loop {
-        let body = get(&exporter.url("/queries")).1;
-        let queries: Value = serde_json::from_str(&body).unwrap();
-        let done = wanted.iter().all(|(source, prefix)| {
-            row(&queries, source, prefix)
-                .is_some_and(|q| !q["plan"].is_null() || !q["plan_error"].is_null())
-        });
-        if done {
-            return queries;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(40),
-            "timed out waiting for plans\n{body}\n{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    poll(
+        exporter,
+        "/queries",
+        "plans",
+        Duration::from_secs(40),
+        |body| {
+            let queries: Value = serde_json::from_str(body).unwrap();
+            let done = wanted.iter().all(|(source, prefix)| {
+                row(&queries, source, prefix)
+                    .is_some_and(|q| !q["plan"].is_null() || !q["plan_error"].is_null())
+            });
+            done.then_some(queries)
+        },
+    )
 }
 
 #[test]
@@ -165,22 +161,23 @@ fn selects_get_plans_updates_are_refused_and_failing_explains_are_counted() {
     // Failed EXPLAINs are cached, not retried each poll, and the exporter keeps serving.
     // The exporter's own statements also reach the slow log, so wait until every top query of
     // the slow log has been looked at once.
-    let start = Instant::now();
-    loop {
-        let body = get(&exporter.url("/queries")).1;
-        let queries: Value = serde_json::from_str(&body).unwrap();
-        let app = &queries.as_array().unwrap()[0]["queries"];
-        let unresolved = app
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|q| q["plan"].is_null() && q["plan_error"].is_null());
-        if !unresolved {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{body}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let looked_at = "every query of the slow log looked at";
+    poll(
+        &exporter,
+        "/queries",
+        looked_at,
+        Duration::from_secs(30),
+        |body| {
+            let queries: Value = serde_json::from_str(body).unwrap();
+            let app = &queries.as_array().unwrap()[0]["queries"];
+            let unresolved = app
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|q| q["plan"].is_null() && q["plan_error"].is_null());
+            (!unresolved).then_some(())
+        },
+    );
     let failed = explains(&get(&exporter.url("/metrics")).1, "app", "failed");
     std::thread::sleep(Duration::from_millis(1500));
     let text = get(&exporter.url("/metrics")).1;

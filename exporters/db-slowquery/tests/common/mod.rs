@@ -379,25 +379,40 @@ pub fn metrics(exporter: &RunningExporter) -> String {
     get(&exporter.url("/metrics")).1
 }
 
+/// Reads `path` every 200 ms until `found` finds what it looks for in the body, and returns
+/// that; fails the test with the last body and the exporter's logs after `timeout`.
+pub fn poll<T>(
+    exporter: &RunningExporter,
+    path: &str,
+    what: &str,
+    timeout: Duration,
+    mut found: impl FnMut(&str) -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        let body = get(&exporter.url(path)).1;
+        if let Some(found) = found(&body) {
+            return found;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out waiting for {what}\n{body}\n{}",
+            exporter.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Waits (up to 30 s) until the `/metrics` text satisfies `ok`, and returns that text.
 pub fn wait_for(
     exporter: &RunningExporter,
     what: &str,
     mut ok: impl FnMut(&str) -> bool,
 ) -> String {
-    let start = Instant::now();
-    loop {
-        let text = metrics(exporter);
-        if ok(&text) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}\n{text}\n{}",
-            exporter.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let timeout = Duration::from_secs(30);
+    poll(exporter, "/metrics", what, timeout, |text| {
+        ok(text).then(|| text.to_string())
+    })
 }
 
 /// Waits until `source` has polled once successfully (which fixes where reading starts).
