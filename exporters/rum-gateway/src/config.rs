@@ -136,6 +136,8 @@ pub struct Paths {
     pub elastic_v2: String,
     /// Elastic APM RUM, API v3.
     pub elastic_v3: String,
+    /// Elastic APM RUM central configuration (`GET`), answered with an empty configuration.
+    pub elastic_config: String,
     /// WebRTC call-quality summaries.
     pub webrtc: String,
 }
@@ -147,6 +149,7 @@ impl Default for Paths {
             beacon: "/beacon".into(),
             elastic_v2: "/intake/v2/rum/events".into(),
             elastic_v3: "/intake/v3/rum/events".into(),
+            elastic_config: "/config/v1/rum/agents".into(),
             webrtc: "/webrtc".into(),
         }
     }
@@ -311,6 +314,7 @@ impl Config {
             ("beacon", &p.beacon),
             ("elastic_v2", &p.elastic_v2),
             ("elastic_v3", &p.elastic_v3),
+            ("elastic_config", &p.elastic_config),
             ("webrtc", &p.webrtc),
         ];
         let mut seen = std::collections::HashSet::new();

@@ -10,7 +10,7 @@ use exporter_kit::axum::body::Body;
 use exporter_kit::axum::extract::{ConnectInfo, Request};
 use exporter_kit::axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use exporter_kit::axum::response::{IntoResponse, Response};
-use exporter_kit::axum::routing::{post, MethodRouter};
+use exporter_kit::axum::routing::{get, post, MethodRouter};
 
 use crate::config::Config;
 use crate::gateway::{Gateway, RequestInfo};
@@ -21,6 +21,11 @@ use crate::useragent;
 /// Request headers the SDKs send, named once instead of parsed on every lookup.
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+/// The `Etag` of the one central configuration served to Elastic's RUM agent: empty.
+const ELASTIC_CONFIG_ETAG: &str = "\"rum-gateway-empty\"";
+/// How long the RUM agent's browser may cache that configuration.
+const ELASTIC_CONFIG_MAX_AGE: &str = "max-age=300";
 
 /// Longest `Idempotency-Key` remembered; longer ones are ignored.
 const MAX_IDEMPOTENCY_KEY: usize = 128;
@@ -65,7 +70,7 @@ pub fn routes(gateway: &Arc<Gateway>, config: &Config) -> Vec<(String, MethodRou
         (p.elastic_v3.clone(), Intake::Elastic),
         (p.webrtc.clone(), Intake::Webrtc),
     ];
-    table
+    let mut routes: Vec<(String, MethodRouter)> = table
         .into_iter()
         .map(|(path, intake)| {
             let (g1, g2) = (gateway.clone(), gateway.clone());
@@ -73,7 +78,49 @@ pub fn routes(gateway: &Arc<Gateway>, config: &Config) -> Vec<(String, MethodRou
                 .options(move |req: Request| preflight(g2.clone(), req));
             (path, router)
         })
-        .collect()
+        .collect();
+    let (g1, g2) = (gateway.clone(), gateway.clone());
+    let router = get(move |req: Request| elastic_config(g1.clone(), req))
+        .options(move |req: Request| preflight(g2.clone(), req));
+    routes.push((p.elastic_config.clone(), router));
+    routes
+}
+
+/// Elastic's RUM agent with `centralConfig: true` asks for its configuration at start; the
+/// gateway has none to give, so it answers an empty one (as APM Server does for a service
+/// without one) instead of a 404 the agent would log, with the `Etag` the agent sends back
+/// as `?ifnonematch=` to get a 304. A plain `GET` without custom headers needs no preflight.
+/// Not a beacon: counted only by the kit's request metrics.
+async fn elastic_config(gateway: Arc<Gateway>, req: Request) -> Response {
+    let config = gateway.current();
+    let origin = header_str(req.headers(), header::ORIGIN);
+    if origin.is_some_and(|o| !cors::allowed(o, &config.cors.allowed_origins)) {
+        let refusal = refuse(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "origin is not in cors.allowed_origins",
+        );
+        return respond(refusal, None);
+    }
+    let etag = ELASTIC_CONFIG_ETAG.trim_matches('"');
+    let cached = req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair == format!("ifnonematch={etag}"))
+    }) || header_str(req.headers(), header::IF_NONE_MATCH)
+        == Some(ELASTIC_CONFIG_ETAG);
+    let mut response = if cached {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let json = [(header::CONTENT_TYPE, "application/json")];
+        (StatusCode::OK, json, "{}").into_response()
+    };
+    let h = response.headers_mut();
+    set(h, "etag", ELASTIC_CONFIG_ETAG);
+    set(h, "cache-control", ELASTIC_CONFIG_MAX_AGE);
+    if let Some(origin) = origin {
+        add_cors(h, origin);
+    }
+    response
 }
 
 /// A refusal: status, counted reason, one-line detail.

@@ -1,6 +1,7 @@
 //! A real browser: Debian's Chromium loads a page that uses the real `@grafana/faro-web-sdk`
 //! and `web-vitals` npm packages (installed by prepare-tests.sh) plus the project's snippet,
-//! and the gateway's metrics then hold the page's LCP, FCP, TTFB and CLS.
+//! and the gateway's metrics then hold the page's LCP, FCP, TTFB and CLS; another page runs
+//! the real `@elastic/apm-rum` agent, central configuration included.
 //!
 //! Chromium is driven with the `headless_chrome` crate: it speaks the DevTools protocol,
 //! launches and reaps the process, and gives real input events (a click finalises LCP).
@@ -60,9 +61,28 @@ fn page(gateway: &str) -> String {
     )
 }
 
-/// Serves the test page and the SDK files on a loopback port, for the life of the test;
-/// the page points at whatever gateway address `gateway` holds when it is requested.
-fn serve_page(gateway: Arc<Mutex<String>>) -> String {
+/// A page running Elastic's RUM agent, which asks for its central configuration first.
+fn elastic_page(gateway: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>elastic test</title>
+<script src="/elastic.js"></script>
+<script>
+  elasticApm.init({{
+    serviceName: "elastic-test",
+    serverUrl: "{gateway}",
+    centralConfig: true,
+    flushInterval: 100,
+  }});
+</script></head>
+<body><h1>Elastic APM RUM test page</h1>
+<p>A paragraph large enough to be the largest contentful paint of this small page.</p>
+</body></html>"#
+    )
+}
+
+/// Serves a test page and the SDK files on a loopback port, for the life of the test; the
+/// page points at whatever gateway address `gateway` holds when it is requested.
+fn serve_page(gateway: Arc<Mutex<String>>, page: fn(&str) -> String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let assets = [
@@ -75,6 +95,10 @@ fn serve_page(gateway: Arc<Mutex<String>>) -> String {
             read_asset("node_modules/web-vitals/dist/web-vitals.iife.js"),
         ),
         ("/rum.js", read_asset("rum.js")),
+        (
+            "/elastic.js",
+            read_asset("node_modules/@elastic/apm-rum/dist/bundles/elastic-apm-rum.umd.min.js"),
+        ),
     ];
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -102,21 +126,12 @@ fn serve_page(gateway: Arc<Mutex<String>>) -> String {
     origin
 }
 
-#[test]
-fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
+/// Debian's Chromium, headless, on a fresh profile, kept off the network.
+fn launch(profile: &Path) -> Browser {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: apt-get install chromium"
     );
-    // The page's origin must be in the gateway's config, and the gateway's address in the
-    // page: start the page server first, then the gateway, then tell the page.
-    let gateway_url = Arc::new(Mutex::new(String::new()));
-    let origin = serve_page(gateway_url.clone());
-    let config = common::test_config(&format!("cors:\n  allowed_origins: [\"{origin}\"]\n"));
-    let gw = common::Gateway::start(&config);
-    *gateway_url.lock().unwrap() = gw.url("");
-
-    let profile = tempfile::tempdir().unwrap();
     let args: Vec<&OsStr> = [
         "--disable-gpu",
         "--disable-background-networking",
@@ -132,12 +147,26 @@ fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
         .path(Some(PathBuf::from(CHROMIUM)))
         .headless(true)
         .sandbox(false)
-        .user_data_dir(Some(profile.path().to_path_buf()))
+        .user_data_dir(Some(profile.to_path_buf()))
         .args(args)
         .idle_browser_timeout(Duration::from_secs(120))
         .build()
         .unwrap();
-    let browser = Browser::new(options).expect("chromium starts");
+    Browser::new(options).expect("chromium starts")
+}
+
+#[test]
+fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
+    // The page's origin must be in the gateway's config, and the gateway's address in the
+    // page: start the page server first, then the gateway, then tell the page.
+    let gateway_url = Arc::new(Mutex::new(String::new()));
+    let origin = serve_page(gateway_url.clone(), page);
+    let config = common::test_config(&format!("cors:\n  allowed_origins: [\"{origin}\"]\n"));
+    let gw = common::Gateway::start(&config);
+    *gateway_url.lock().unwrap() = gw.url("");
+
+    let profile = tempfile::tempdir().unwrap();
+    let browser = launch(profile.path());
     let tab = browser.new_tab().unwrap();
     tab.navigate_to(&format!("{origin}/")).unwrap();
     tab.wait_until_navigated().unwrap();
@@ -201,4 +230,36 @@ fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
     );
     assert_eq!(faro_errors, 1.0);
     assert_eq!(metrics.rejected("origin_not_allowed"), 0.0);
+}
+
+#[test]
+fn chromium_with_the_elastic_agent_gets_its_central_config_and_reports_the_page_load() {
+    let gateway_url = Arc::new(Mutex::new(String::new()));
+    let origin = serve_page(gateway_url.clone(), elastic_page);
+    let config = common::test_config(&format!("cors:\n  allowed_origins: [\"{origin}\"]\n"));
+    let gw = common::Gateway::start(&config);
+    *gateway_url.lock().unwrap() = gw.url("");
+
+    let profile = tempfile::tempdir().unwrap();
+    let browser = launch(profile.path());
+    let tab = browser.new_tab().unwrap();
+    tab.navigate_to(&format!("{origin}/")).unwrap();
+    tab.wait_until_navigated().unwrap();
+
+    let app = [("app", "elastic-test")];
+    let metrics = gw.wait_for("the Elastic agent's page-load transaction", |m| {
+        m.sum("rum_page_views_total", &app) >= 1.0
+            && m.sum("rum_time_to_first_byte_seconds_count", &app) >= 1.0
+    });
+    let config = [("handler", "/config/v1/rum/agents"), ("code", "200")];
+    assert_eq!(
+        metrics.sum("rum_gateway_http_requests_total", &config),
+        1.0,
+        "the agent asked for its central configuration once"
+    );
+    assert_eq!(metrics.sum("rum_page_views_total", &app), 1.0);
+    assert_eq!(metrics.sum("rum_page_load_seconds_count", &app), 1.0);
+    let ttfb = metrics.sum("rum_time_to_first_byte_seconds_sum", &app);
+    assert!(ttfb > 0.0 && ttfb < 30.0, "TTFB {ttfb}");
+    assert_eq!(metrics.sum("rum_beacons_rejected_total", &[]), 0.0);
 }

@@ -17,6 +17,62 @@ fn lcp(app: &str) -> String {
 }
 
 #[test]
+fn elastic_central_config_is_empty_with_an_etag_and_its_ifnonematch_gets_a_304() {
+    let gw = Gateway::start(&test_config(CORS));
+    let fetch = |query: &str, origin: &str| {
+        let url = gw.url(&format!("/config/v1/rum/agents?service.name=shop{query}"));
+        gw.client.get(url).header("origin", origin).send().unwrap()
+    };
+    // As the RUM agent asks at start (`centralConfig: true`), with nothing cached yet.
+    let first = fetch("&service.environment=production", "https://shop.example");
+    assert_eq!(first.status().as_u16(), 200);
+    let h = first.headers().clone();
+    assert_eq!(h["access-control-allow-origin"], "https://shop.example");
+    let exposed = h["access-control-expose-headers"].to_str().unwrap();
+    assert!(exposed.contains("Etag"), "{exposed}");
+    assert_eq!(h["content-type"], "application/json");
+    assert!(h.contains_key("cache-control"));
+    let etag = h["etag"].to_str().unwrap().to_string();
+    assert_eq!(first.text().unwrap(), "{}");
+
+    // The agent strips the quotes of the Etag it kept and sends it back as a query parameter.
+    let query = format!("&ifnonematch={}", etag.trim_matches('"'));
+    let again = fetch(&query, "https://shop.example");
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    let stale = fetch("&ifnonematch=something-else", "https://shop.example");
+    assert_eq!(stale.status().as_u16(), 200);
+    // A server-side client may send the standard header instead.
+    let url = gw.url("/config/v1/rum/agents?service.name=shop");
+    let header = gw
+        .client
+        .get(url)
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(header.status().as_u16(), 304);
+
+    let refused = fetch("", "https://evil.example");
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(!refused
+        .headers()
+        .contains_key("access-control-allow-origin"));
+    assert_eq!(
+        refused.text().unwrap(),
+        "origin_not_allowed: origin is not in cors.allowed_origins\n"
+    );
+    let post = gw.post("/config/v1/rum/agents", "{}", &[]);
+    assert_eq!(post.status().as_u16(), 405);
+
+    // Not a beacon: neither received nor rejected, only in the kit's request metrics.
+    let m = gw.metrics();
+    assert_eq!(m.sum("rum_beacons_received_total", &[]), 0.0);
+    assert_eq!(m.sum("rum_beacons_rejected_total", &[]), 0.0);
+    let handler = [("handler", "/config/v1/rum/agents")];
+    assert_eq!(m.sum("rum_gateway_http_requests_total", &handler), 6.0);
+}
+
+#[test]
 fn preflight_allows_listed_origins_with_the_sdk_headers_and_refuses_others() {
     let gw = Gateway::start(&test_config(CORS));
     let preflight = |origin: &str| {
@@ -48,8 +104,9 @@ fn preflight_allows_listed_origins_with_the_sdk_headers_and_refuses_others() {
     }
     assert_eq!(
         h["access-control-expose-headers"],
-        "Retry-After, X-Faro-Session-Status"
+        "Retry-After, X-Faro-Session-Status, Etag"
     );
+    assert_eq!(h["access-control-allow-methods"], "GET, POST, OPTIONS");
     assert!(h.contains_key("access-control-max-age"));
 
     assert_eq!(preflight("https://evil.example").status().as_u16(), 403);

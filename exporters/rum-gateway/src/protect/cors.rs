@@ -5,9 +5,11 @@
 /// and Grafana Cloud's tenant header.
 pub const ALLOWED_HEADERS: &str = "content-type, content-encoding, x-api-key, \
     x-faro-session-id, traceparent, x-scope-orgid, idempotency-key";
-/// Response headers the SDKs must be able to read: back-off and Faro session status.
-pub const EXPOSED_HEADERS: &str = "Retry-After, X-Faro-Session-Status";
-pub const ALLOWED_METHODS: &str = "POST, OPTIONS";
+/// Response headers the SDKs must be able to read: back-off, Faro session status, and the
+/// `Etag` of Elastic's central configuration.
+pub const EXPOSED_HEADERS: &str = "Retry-After, X-Faro-Session-Status, Etag";
+/// Methods of the intakes (`POST`) and of Elastic's central configuration (`GET`).
+pub const ALLOWED_METHODS: &str = "GET, POST, OPTIONS";
 
 /// Checks an `allowed_origins` entry.
 pub fn check_pattern(pattern: &str) -> Result<(), String> {
