@@ -102,12 +102,12 @@ async fn elastic_config(gateway: Arc<Gateway>, req: Request) -> Response {
         );
         return respond(refusal, None);
     }
-    let etag = ELASTIC_CONFIG_ETAG.trim_matches('"');
-    let cached = req.uri().query().is_some_and(|q| {
-        q.split('&')
-            .any(|pair| pair == format!("ifnonematch={etag}"))
-    }) || header_str(req.headers(), header::IF_NONE_MATCH)
-        == Some(ELASTIC_CONFIG_ETAG);
+    let sent_back = format!("ifnonematch={}", ELASTIC_CONFIG_ETAG.trim_matches('"'));
+    let cached = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair == sent_back))
+        || header_str(req.headers(), header::IF_NONE_MATCH) == Some(ELASTIC_CONFIG_ETAG);
     let mut response = if cached {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
