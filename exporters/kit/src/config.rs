@@ -134,9 +134,13 @@ fn parse<T: DeserializeOwned>(text: &str, source: &Source) -> Result<T, ConfigEr
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = clean_path(&err.path().to_string());
         let inner = err.into_inner();
-        let (line, column) = inner.location().map_or((0, 0), |l| (l.line(), l.column()));
         let message = bare_message(&inner.to_string());
         let key = key_of(&path, &message);
+        // serde_yaml locates an error inside a value it had to buffer first (an internally
+        // tagged enum, a flattened struct) at the start of that value; the key's own position
+        // is then the precise one, and it comes later in the text.
+        let reported = inner.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let (line, column) = reported.max(KeyIndex::build(text).find(&key));
         ConfigErrors(vec![ConfigError {
             source: source.to_string(),
             line,
@@ -354,5 +358,35 @@ mod tests {
             "limits.burts"
         );
         assert_eq!(key_of("", "unknown field `x`, expected `a`"), "x");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+    #[allow(dead_code)]
+    enum Step {
+        Click { selector: String },
+        Wait { seconds: u32 },
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Steps {
+        steps: Vec<Step>,
+    }
+
+    #[test]
+    fn an_error_inside_a_buffered_value_is_placed_at_its_key() {
+        // serde_yaml reads an internally tagged enum whole before choosing the variant, and
+        // places errors inside it at the enum's first line.
+        let text = "steps:\n  - kind: click\n    selector: a\n  - kind: wait\n    secnds: 3\n";
+        let source = Source::File("steps.yml".into());
+        let errors = parse::<Steps>(text, &source).unwrap_err();
+        let error = &errors.0[0];
+        assert_eq!(error.key, "steps[1].secnds");
+        assert_eq!((error.line, error.column), (5, 5));
+        // A wrong value outside any buffering keeps serde_yaml's own place: the value.
+        let errors = parse::<Steps>("steps: 7\n", &source).unwrap_err();
+        assert_eq!((errors.0[0].line, errors.0[0].column), (1, 8));
     }
 }

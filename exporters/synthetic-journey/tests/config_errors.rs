@@ -23,7 +23,7 @@ fn each_invalid_fixture_is_refused_with_its_exact_message() {
     let cases = [
         (
             "unknown_step_key.yml",
-            "unknown_step_key.yml:4:7: journeys[0].steps[1].selectr: unknown field `selectr`, expected `name` or `selector`",
+            "unknown_step_key.yml:5:25: journeys[0].steps[1].selectr: unknown field `selectr`, expected `name` or `selector`",
         ),
         (
             "unknown_action.yml",
@@ -47,7 +47,7 @@ fn each_invalid_fixture_is_refused_with_its_exact_message() {
         ),
         (
             "bad_regex.yml",
-            "bad_regex.yml:2:5: checks[0].body_regex: invalid regular expression: unclosed character class",
+            "bad_regex.yml:5:5: checks[0].body_regex: invalid regular expression: unclosed character class",
         ),
         (
             "send_on_http_check.yml",
@@ -59,7 +59,7 @@ fn each_invalid_fixture_is_refused_with_its_exact_message() {
         ),
         (
             "bad_reference.yml",
-            "bad_reference.yml:5:14: checks[0].headers.Authorization: unknown source \"vault\" in \"${vault:token}\": use env or file",
+            "bad_reference.yml:5:15: checks[0].headers.Authorization: unknown source \"vault\" in \"${vault:token}\": use env or file",
         ),
         (
             "zero_interval.yml",
