@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use headless_chrome::{Browser, LaunchOptions};
+use headless_chrome::{Browser, LaunchOptions, Tab};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Chromium's own headless user agent says "HeadlessChrome", which the gateway drops as a
@@ -155,8 +155,17 @@ fn launch(profile: &Path) -> Browser {
     Browser::new(options).expect("chromium starts")
 }
 
-#[test]
-fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
+/// Chromium showing a test page, and the gateway the page reports to. Fields drop in order:
+/// the browser goes before its profile directory, the gateway last.
+struct Visit {
+    tab: Arc<Tab>,
+    _browser: Browser,
+    _profile: tempfile::TempDir,
+    gw: common::Gateway,
+}
+
+/// Serves `page`, starts a gateway that allows its origin, and opens the page in Chromium.
+fn visit(page: fn(&str) -> String) -> Visit {
     // The page's origin must be in the gateway's config, and the gateway's address in the
     // page: start the page server first, then the gateway, then tell the page.
     let gateway_url = Arc::new(Mutex::new(String::new()));
@@ -170,6 +179,17 @@ fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
     let tab = browser.new_tab().unwrap();
     tab.navigate_to(&format!("{origin}/")).unwrap();
     tab.wait_until_navigated().unwrap();
+    Visit {
+        tab,
+        _browser: browser,
+        _profile: profile,
+        gw,
+    }
+}
+
+#[test]
+fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
+    let Visit { tab, gw, .. } = &visit(page);
     tab.wait_for_element("#late p").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     // Three quick clicks on plain text make a rage click and three dead clicks; a real
@@ -234,17 +254,7 @@ fn chromium_with_faro_and_web_vitals_fills_the_vitals_histograms() {
 
 #[test]
 fn chromium_with_the_elastic_agent_gets_its_central_config_and_reports_the_page_load() {
-    let gateway_url = Arc::new(Mutex::new(String::new()));
-    let origin = serve_page(gateway_url.clone(), elastic_page);
-    let config = common::test_config(&format!("cors:\n  allowed_origins: [\"{origin}\"]\n"));
-    let gw = common::Gateway::start(&config);
-    *gateway_url.lock().unwrap() = gw.url("");
-
-    let profile = tempfile::tempdir().unwrap();
-    let browser = launch(profile.path());
-    let tab = browser.new_tab().unwrap();
-    tab.navigate_to(&format!("{origin}/")).unwrap();
-    tab.wait_until_navigated().unwrap();
+    let Visit { gw, .. } = &visit(elastic_page);
 
     let app = [("app", "elastic-test")];
     let metrics = gw.wait_for("the Elastic agent's page-load transaction", |m| {
