@@ -95,19 +95,14 @@ async fn elastic_config(gateway: Arc<Gateway>, req: Request) -> Response {
     let config = gateway.current();
     let origin = header_str(req.headers(), header::ORIGIN);
     if origin.is_some_and(|o| !cors::allowed(o, &config.cors.allowed_origins)) {
-        let refusal = refuse(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "origin is not in cors.allowed_origins",
-        );
-        return respond(refusal, None);
+        return respond(origin_not_allowed(), None);
     }
-    let sent_back = format!("ifnonematch={}", ELASTIC_CONFIG_ETAG.trim_matches('"'));
-    let cached = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|pair| pair == sent_back))
-        || header_str(req.headers(), header::IF_NONE_MATCH) == Some(ELASTIC_CONFIG_ETAG);
+    let tag = ELASTIC_CONFIG_ETAG.trim_matches('"');
+    let cached = req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.strip_prefix("ifnonematch=") == Some(tag))
+    }) || header_str(req.headers(), header::IF_NONE_MATCH)
+        == Some(ELASTIC_CONFIG_ETAG);
     let mut response = if cached {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -140,6 +135,15 @@ fn refuse(status: StatusCode, reason: &'static str, detail: impl Into<String>) -
     }
 }
 
+/// The refusal of a request from an origin `cors.allowed_origins` does not list.
+fn origin_not_allowed() -> Refusal {
+    refuse(
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        "origin is not in cors.allowed_origins",
+    )
+}
+
 async fn preflight(gateway: Arc<Gateway>, req: Request) -> Response {
     let config = gateway.current();
     let origin = header_str(req.headers(), header::ORIGIN).map(str::to_string);
@@ -161,11 +165,7 @@ async fn preflight(gateway: Arc<Gateway>, req: Request) -> Response {
         }
         _ => {
             gateway.metrics.reject("origin_not_allowed");
-            let refusal = refuse(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
-                "origin is not in cors.allowed_origins",
-            );
+            let refusal = origin_not_allowed();
             respond(refusal, None)
         }
     }
@@ -203,11 +203,7 @@ async fn process(
     let headers = &parts.headers;
     if let Some(origin) = header_str(headers, header::ORIGIN) {
         if !cors::allowed(origin, &config.cors.allowed_origins) {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
-                "origin is not in cors.allowed_origins",
-            ));
+            return Err(origin_not_allowed());
         }
     }
     let user_agent = header_str(headers, header::USER_AGENT).unwrap_or("");
